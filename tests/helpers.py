@@ -1,0 +1,42 @@
+"""Shared helpers for the tests: reference models and weight randomisation."""
+import torch
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from litehrnet_mm.models.backbones import ARCH_SETTINGS, arch_to_extra
+
+ARCHS = sorted(ARCH_SETTINGS)
+
+
+def mmpose_litehrnet(arch: str, with_head: bool):
+    """MMPose's own LiteHRNet for a named variant (the reference implementation)."""
+    from mmpose.models.backbones import LiteHRNet as MMPoseLiteHRNet
+    return MMPoseLiteHRNet(arch_to_extra(arch, with_head=with_head))
+
+
+@torch.no_grad()
+def randomize(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    """Give every parameter and BN buffer non-trivial values.
+
+    The default init (conv std 0.001) makes outputs so small that a wrong model could still
+    pass a tolerance check; these values keep activations of order one through the network.
+    """
+    g = torch.Generator().manual_seed(seed)
+    for name, p in model.named_parameters():
+        if p.dim() > 1:
+            fan_in = p[0].numel()
+            p.copy_(torch.randn(p.shape, generator=g) * (1.0 / fan_in)**0.5)
+        elif name.endswith('weight'):
+            p.copy_(torch.rand(p.shape, generator=g) * 0.5 + 0.5)
+        else:
+            p.copy_(torch.randn(p.shape, generator=g) * 0.1)
+    for m in model.modules():
+        if isinstance(m, _BatchNorm):
+            m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=g) * 0.1)
+            m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) + 0.5)
+    return model
+
+
+def assert_close(actual, expected, rel=1e-4):
+    """Element-wise closeness relative to the scale of the expected tensor."""
+    scale = expected.abs().max().item() + 1e-12
+    torch.testing.assert_close(actual, expected, rtol=rel, atol=rel * scale)

@@ -1,0 +1,147 @@
+"""Our LiteHRNet against MMPose's, the reference implementation: same keys, same numbers."""
+import pytest
+import torch
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from litehrnet_mm.models import LiteHRNet
+from tests.helpers import ARCHS, assert_close, mmpose_litehrnet, randomize
+
+CASES = [(arch, head) for arch in ARCHS for head in (True, False)]
+
+
+def pair(arch, with_head, **kwargs):
+    ref = randomize(mmpose_litehrnet(arch, with_head))
+    ours = LiteHRNet(arch=arch, with_head=with_head, **kwargs)
+    ours.load_state_dict(ref.state_dict(), strict=True)
+    return ref, ours
+
+
+@pytest.mark.parametrize('arch,with_head', CASES)
+def test_state_dict_layout_is_mmposes(arch, with_head):
+    ref = mmpose_litehrnet(arch, with_head).state_dict()
+    ours = LiteHRNet(arch=arch, with_head=with_head).state_dict()
+    assert list(ours) == list(ref)
+    assert {k: v.shape for k, v in ours.items()} == {k: v.shape for k, v in ref.items()}
+
+
+@pytest.mark.parametrize('arch,with_head', CASES)
+def test_eval_outputs_equal(arch, with_head):
+    ref, ours = pair(arch, with_head)
+    ref.eval()
+    ours.eval()
+    x = torch.randn(2, 3, 96, 64)
+    with torch.no_grad():
+        expected, = ref(x)
+        actual, = ours(x)
+    assert expected.abs().mean() > 1e-2  # the comparison is not between near-zero maps
+    assert_close(actual, expected)
+
+
+@pytest.mark.parametrize('arch,with_head', CASES)
+def test_train_step_equal(arch, with_head):
+    """Outputs, every gradient and the BN statistics after a training forward (the fuse quirk
+    runs one path twice, so its BN statistics are updated twice)."""
+    ref, ours = pair(arch, with_head)
+    ref.train()
+    ours.train()
+    x = torch.randn(2, 3, 64, 64)
+    expected, = ref(x)
+    actual, = ours(x)
+    assert_close(actual, expected)
+    w = torch.randn_like(expected)
+    (expected * w).sum().backward()
+    (actual * w).sum().backward()
+    ref_params = dict(ref.named_parameters())
+    connected = 0
+    for name, p in ours.named_parameters():
+        expected_grad = ref_params[name].grad
+        if expected_grad is None:  # paths that do not reach output 0 (the last fuse rows)
+            assert p.grad is None, name
+        else:
+            connected += 1
+            assert_close(p.grad, expected_grad, rel=1e-3)
+    assert connected > 0.9 * len(ref_params)
+    ref_buffers = dict(ref.named_buffers())
+    for name, b in ours.named_buffers():
+        if b.dtype.is_floating_point:
+            assert_close(b, ref_buffers[name])
+        else:
+            assert torch.equal(b, ref_buffers[name]), name
+
+
+def test_fuse_quirk_is_reproduced(monkeypatch):
+    """A fuse that counts branch 0 once (the 'clean' HRNet sum) must not match MMPose."""
+    import litehrnet_mm.models.blocks.hr_module as hr_module
+    from litehrnet_mm.models.blocks.fusion import _apply
+
+    def fuse_once(layers, xs):
+        out = []
+        for i in range(len(layers)):
+            y = xs[i]
+            for j in range(len(xs)):
+                if j != i:
+                    y = y + _apply(layers[i][j], xs[j], xs[i].shape[-2:])
+            out.append(torch.relu(y))
+        return out
+
+    ref, ours = pair('18', True)
+    ref.eval()
+    ours.eval()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        expected, = ref(x)
+        assert_close(ours(x)[0], expected)
+        monkeypatch.setattr(hr_module, 'fuse', fuse_once)
+        wrong, = ours(x)
+    assert not torch.allclose(wrong, expected, rtol=1e-2, atol=1e-3)
+
+
+def test_large_input_equal():
+    ref, ours = pair('30', True)
+    ref.eval()
+    ours.eval()
+    x = torch.randn(1, 3, 256, 192)
+    with torch.no_grad():
+        assert_close(ours(x)[0], ref(x)[0])
+
+
+def test_cross_resolution_weighting_matches_at_odd_sizes():
+    """The constant-kernel pooling falls back to adaptive pooling where sizes do not divide."""
+    from mmpose.models.backbones.litehrnet import CrossResolutionWeighting as RefCRW
+
+    from litehrnet_mm.models.blocks import CrossResolutionWeighting
+    ref = randomize(RefCRW([20, 40, 80, 160], ratio=8, norm_cfg=dict(type='BN'))).eval()
+    ours = CrossResolutionWeighting([20, 40, 80, 160], ratio=8, norm_cfg=dict(type='BN'))
+    ours.load_state_dict(ref.state_dict())
+    ours.eval()
+    for h, w in [(64, 48), (63, 47), (50, 38)]:
+        xs, sh, sw = [], h, w
+        for c in (20, 40, 80, 160):
+            xs.append(torch.randn(1, c, sh, sw))
+            sh, sw = (sh + 1) // 2, (sw + 1) // 2
+        with torch.no_grad():
+            for a, b in zip(ours(xs), ref(xs)):
+                assert_close(a, b)
+
+
+def test_constant_pooling_is_used_when_sizes_divide(monkeypatch):
+    """At sizes divisible by 32 no size is read from tensors for pooling (export-clean)."""
+    import torch.nn.functional as F
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError('adaptive_avg_pool2d used at a size divisible by 32')
+
+    monkeypatch.setattr(F, 'adaptive_avg_pool2d', forbidden)
+    model = LiteHRNet(arch='18').eval()
+    with torch.no_grad():
+        model(torch.randn(1, 3, 64, 96))
+        with pytest.raises(AssertionError, match='adaptive_avg_pool2d'):
+            model(torch.randn(1, 3, 64, 80))  # 80 is not divisible by 32
+
+
+def test_norm_layers_counted():
+    """Sanity: the model has the BN layers the reference has (no layer silently dropped)."""
+    ref = mmpose_litehrnet('18', True)
+    ours = LiteHRNet(arch='18')
+    count = lambda m: sum(isinstance(x, _BatchNorm) for x in m.modules())  # noqa: E731
+    assert count(ours) == count(ref) > 0

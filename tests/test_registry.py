@@ -1,0 +1,73 @@
+"""Our modules build from MMPose and MMSeg configs, and MMPose's own LiteHRNet is untouched."""
+import os.path as osp
+
+import torch
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+
+from litehrnet_mm.models import LiteHRNet
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+POSE_CONFIG = osp.join(ROOT, 'configs', 'body_2d_keypoint', 'topdown_heatmap', 'coco',
+                       'td-hm_litehrnet-18_8xb64-210e_coco-256x192.py')
+
+
+def _in_scope(scope):
+    return DefaultScope.overwrite_default_scope(scope)
+
+
+def test_mmposes_litehrnet_is_untouched():
+    from mmpose.models.backbones import LiteHRNet as MMPoseLiteHRNet
+    from mmpose.registry import MODELS
+    assert MODELS.get('LiteHRNet') is MMPoseLiteHRNet
+    assert MODELS.get('litehrnet_mm.LiteHRNet') is LiteHRNet
+    assert MMPoseLiteHRNet is not LiteHRNet
+
+
+def test_topdown_pose_estimator_from_config_dict():
+    from mmpose.registry import MODELS
+    codec = dict(type='MSRAHeatmap', input_size=(192, 256), heatmap_size=(48, 64), sigma=2)
+    cfg = dict(
+        type='TopdownPoseEstimator',
+        data_preprocessor=dict(type='PoseDataPreprocessor', mean=[0, 0, 0], std=[1, 1, 1]),
+        backbone=dict(type='litehrnet_mm.LiteHRNet', arch='18'),
+        head=dict(type='HeatmapHead', in_channels=40, out_channels=17, deconv_out_channels=None,
+                  loss=dict(type='KeypointMSELoss', use_target_weight=True), decoder=codec))
+    with _in_scope('mmpose'):
+        model = MODELS.build(cfg).eval()
+    assert type(model.backbone) is LiteHRNet
+    with torch.no_grad():
+        heatmaps = model(torch.randn(1, 3, 256, 192), None, mode='tensor')
+    assert heatmaps.shape == (1, 17, 64, 48)
+
+
+def test_encoder_decoder_from_config_dict():
+    from mmseg.registry import MODELS
+    cfg = dict(
+        type='EncoderDecoder',
+        data_preprocessor=dict(type='SegDataPreProcessor', mean=[0, 0, 0], std=[1, 1, 1]),
+        backbone=dict(type='litehrnet_mm.LiteHRNet', arch='18', with_head=False,
+                      out_indices=(0, 1, 2, 3)),
+        decode_head=dict(
+            type='FCNHead', in_channels=[40, 80, 160, 320], in_index=[0, 1, 2, 3],
+            channels=600, input_transform='resize_concat', kernel_size=1, num_convs=1,
+            concat_input=False, dropout_ratio=-1, num_classes=19,
+            norm_cfg=dict(type='BN'), align_corners=False,
+            loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+        train_cfg=dict(),
+        test_cfg=dict(mode='whole'))
+    with _in_scope('mmseg'):
+        model = MODELS.build(cfg).eval()
+    assert type(model.backbone) is LiteHRNet
+    with torch.no_grad():
+        logits = model(torch.randn(1, 3, 64, 128), mode='tensor')
+    assert logits.shape == (1, 19, 16, 32)
+
+
+def test_config_file_with_custom_imports_builds_with_mmpose_api():
+    from mmpose.apis import init_model
+    cfg = Config.fromfile(POSE_CONFIG)
+    assert cfg.custom_imports['imports'] == ['litehrnet_mm']
+    model = init_model(cfg, device='cpu')
+    assert type(model.backbone) is LiteHRNet
+    assert sum(p.numel() for p in model.parameters()) == 1_130_072 + 697
