@@ -26,7 +26,11 @@ def _numpy_globals():
 def history_buffer_getattr(obj, name):
     """``getattr`` as a checkpoint may call it: HistoryBuffer's statistics methods only."""
     from mmengine.logging.history_buffer import HistoryBuffer
-    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+
+    # The built-in statistics are only entered into `_statistics_methods` when a first
+    # HistoryBuffer is made, which a fresh process loading a checkpoint has not done yet.
+    allowed = {'min', 'max', 'mean', 'current'} | set(HistoryBuffer._statistics_methods)
+    if obj is HistoryBuffer and name in allowed:
         return getattr(HistoryBuffer, name)
     raise pickle.UnpicklingError(
         f'refused getattr({obj!r}, {name!r}) while loading with weights_only=True: litehrnet_mm '

@@ -67,6 +67,16 @@ def test_runner_checkpoint_loads_with_weights_only(saved):
     assert isinstance(ckpt['meta']['dataset_meta']['sigmas'], np.ndarray)
 
 
+def test_fresh_process_loads_it_after_importing_the_package(saved):
+    """As `mim test` does: a new process, our package imported by custom_imports."""
+    _, path = saved
+    code = (f'import litehrnet_mm, torch; c = torch.load({str(path)!r}, weights_only=True); '
+            "print(c['meta']['iter'])")
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().endswith('2')
+
+
 def test_without_the_allow_list_it_is_refused(saved):
     """Shows the allow-list is what makes the load work (torch's default refuses it)."""
     _, path = saved
