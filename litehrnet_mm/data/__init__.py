@@ -1,0 +1,1 @@
+"""Small datasets that the project generates (no downloads): see synthetic_pose."""
