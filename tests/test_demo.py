@@ -1,23 +1,12 @@
 """The README's main command until training lands: config -> MMPose model -> image -> picture."""
-import importlib.util
-import os.path as osp
-
 import mmcv
 import numpy as np
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-
-
-def _demo():
-    spec = importlib.util.spec_from_file_location('demo_pose',
-                                                  osp.join(ROOT, 'tools', 'demo_pose.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.tools_loader import load_tool
 
 
 def test_demo_runs_and_draws(tmp_path):
-    demo = _demo()
+    demo = load_tool('demo_pose')
     with_kpts, without = tmp_path / 'vis.jpg', tmp_path / 'box_only.jpg'
     # kpt_thr=0 draws every keypoint and limb; a threshold above 1 draws only the box.
     results = demo.main(['--out', str(with_kpts), '--kpt-thr', '0'])

@@ -1,0 +1,124 @@
+"""MMPose-zoo checkpoint layouts load strictly into our configs; MMPose's inference APIs and
+visualizer work with our model."""
+import os.path as osp
+
+import mmcv
+import mmpose
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.runner import load_checkpoint, save_checkpoint
+
+from tests.helpers import assert_close, randomize
+from tests.tools_loader import ROOT
+
+COCO_CFG = osp.join(ROOT, 'configs', 'body_2d_keypoint', 'topdown_heatmap', 'coco',
+                    'td-hm_litehrnet-18_8xb64-210e_coco-256x192.py')
+MMPOSE_CFG = osp.join(osp.dirname(mmpose.__file__), '.mim', 'configs', 'body_2d_keypoint',
+                      'topdown_heatmap', 'coco', 'td-hm_litehrnet-18_8xb64-210e_coco-256x192.py')
+
+
+@pytest.fixture(scope='module')
+def mmpose_model():
+    """MMPose's own Lite-HRNet-18 pose model with non-trivial weights (a 'zoo' model)."""
+    from mmpose.apis import init_model
+    model = init_model(Config.fromfile(MMPOSE_CFG), device='cpu')
+    return randomize(model, seed=3).eval()
+
+
+@pytest.mark.parametrize('layout', ['1.x', '0.x'])
+def test_zoo_checkpoint_loads_strictly_and_gives_same_heatmaps(mmpose_model, tmp_path, layout):
+    from mmpose.apis import init_model
+    state = mmpose_model.state_dict()
+    assert any(k.startswith('backbone.head_layer.') for k in state)
+    if layout == '0.x':  # MMPose 0.x: TopdownHeatmapSimpleHead under `keypoint_head.`
+        state = {k.replace('head.final_layer', 'keypoint_head.final_layer'): v
+                 for k, v in state.items()}
+        assert any(k.startswith('keypoint_head.') for k in state)
+    path = str(tmp_path / f'zoo_{layout}.pth')
+    save_checkpoint({'state_dict': state, 'meta': {}}, path)
+
+    ours = init_model(COCO_CFG, device='cpu')
+    load_checkpoint(ours, path, map_location='cpu', strict=True)
+    ours.eval()
+    x = torch.randn(1, 3, 256, 192)
+    with torch.no_grad():
+        expected = mmpose_model(x, None, mode='tensor')
+        assert expected.abs().mean() > 1e-3
+        assert_close(ours(x, None, mode='tensor'), expected)
+
+
+def _unscoped(x):
+    if isinstance(x, dict):
+        return {k: _unscoped(v) for k, v in x.items() if k != '_scope_'}
+    if isinstance(x, (list, tuple)):
+        return type(x)(_unscoped(v) for v in x)
+    return x
+
+
+def test_custom_imports_example_swaps_only_the_backbone():
+    from mmpose.apis import init_model
+
+    from litehrnet_mm.models import LiteHRNet
+    example = osp.join(ROOT, 'configs', 'examples',
+                       'mmpose-litehrnet-18_custom-imports_coco-256x192.py')
+    ours, theirs = Config.fromfile(example), Config.fromfile(MMPOSE_CFG)
+    assert ours.model.backbone.type == 'litehrnet_mm.LiteHRNet'
+    # MMEngine marks every dict inherited through `mmpose::` with `_scope_`
+    ours_dict, theirs_dict = _unscoped(ours.to_dict()), _unscoped(theirs.to_dict())
+    for d in (ours_dict, theirs_dict):
+        d['model']['backbone'].pop('type')
+        d.pop('custom_imports', None)
+    assert ours_dict['model'] == theirs_dict['model']
+    assert ours_dict['train_dataloader'] == theirs_dict['train_dataloader']
+    assert type(init_model(ours, device='cpu').backbone) is LiteHRNet
+
+
+@pytest.fixture(scope='module')
+def checkpoint(tmp_path_factory, mmpose_model):
+    path = str(tmp_path_factory.mktemp('ckpt') / 'model.pth')
+    save_checkpoint({'state_dict': mmpose_model.state_dict(), 'meta': {}}, path)
+    return path
+
+
+def _image():
+    from litehrnet_mm.data.synthetic_pose import random_figure, render
+    rng = np.random.default_rng(0)
+    joints, unit = random_figure(rng, 192, 256)
+    return render(rng, joints, unit, 192, 256)
+
+
+def test_init_model_inference_topdown_and_visualizer(checkpoint, tmp_path):
+    from mmpose.apis import inference_topdown, init_model
+    from mmpose.registry import VISUALIZERS
+    model = init_model(COCO_CFG, checkpoint, device='cpu')
+    img = _image()
+    results = inference_topdown(model, img, bboxes=np.array([[10, 10, 180, 250]]))
+    assert results[0].pred_instances.keypoints.shape == (1, 17, 2)
+    vis = VISUALIZERS.build(model.cfg.visualizer)
+    vis.set_dataset_meta(model.dataset_meta)
+    drawn = {}
+    for thr in (-1e9, 1e9):  # every keypoint (random weights: any score) / none
+        out = str(tmp_path / f'vis_{thr}.png')
+        vis.add_datasample('r', mmcv.bgr2rgb(img), results[0], draw_gt=False,
+                           draw_bbox=False, kpt_thr=thr, out_file=out)
+        drawn[thr] = mmcv.imread(out).astype(int)
+    assert drawn[-1e9].shape == img.shape
+    assert (np.abs(drawn[-1e9] - drawn[1e9]).max(-1) > 0).sum() > 20  # the keypoints
+
+
+def test_mmpose_inferencer(checkpoint, tmp_path):
+    from mmpose.apis import MMPoseInferencer
+    inferencer = MMPoseInferencer(pose2d=COCO_CFG, pose2d_weights=checkpoint,
+                                  det_model='whole_image', device='cpu')
+    img = _image()
+    out_dir = tmp_path / 'out'
+    result = next(inferencer(img, vis_out_dir=str(out_dir), kpt_thr=-1e9))
+    person = result['predictions'][0][0]
+    assert np.array(person['keypoints']).shape == (17, 2)
+    files = list(out_dir.glob('*'))
+    assert len(files) == 1
+    drawn = mmcv.imread(str(files[0]))
+    assert drawn.shape == img.shape
+    assert (np.abs(drawn.astype(int) - img.astype(int)).max(-1) > 60).sum() > 20

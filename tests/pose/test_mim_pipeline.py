@@ -1,0 +1,133 @@
+"""The pose path end to end through MMPose's tools, short: train, test (CocoMetric checked by
+pycocotools), resume, 2-process training, strict checkpoint loading."""
+import glob
+import json
+import os.path as osp
+import subprocess
+
+import pytest
+import torch
+
+from tests.tools_loader import ROOT, load_tool
+
+CONFIG = osp.join(ROOT, 'configs', 'body_2d_keypoint', 'topdown_heatmap', 'synthetic',
+                  'td-hm_litehrnet-18_1xb16-30e_synthetic-coco-128x96.py')
+SHORT = ['train_dataloader.batch_size=8', 'train_dataloader.num_workers=0',
+         'train_dataloader.persistent_workers=False', 'train_cfg.val_interval=1',
+         'default_hooks.logger.interval=1', 'default_hooks.checkpoint.interval=1',
+         'default_hooks.checkpoint.max_keep_ckpts=-1']
+
+
+def mim(*args, check=True):
+    demo = load_tool('train_pose_demo')
+    proc = subprocess.run([demo.MIM, *args], capture_output=True, text=True, cwd=ROOT)
+    if check and proc.returncode != 0:
+        raise AssertionError(f'mim {" ".join(args)} failed:\n{proc.stdout[-3000:]}\n'
+                             f'{proc.stderr[-3000:]}')
+    return proc
+
+
+@pytest.fixture(scope='module')
+def short_run(tmp_path_factory):
+    """The README's main job (tools/train_pose_demo.py), one epoch on 16 images."""
+    tmp = tmp_path_factory.mktemp('pose')
+    demo = load_tool('train_pose_demo')
+    data_root = str(tmp / 'data')
+    work_dir = str(tmp / 'work')
+    base, trained, reference = demo.main([
+        '--config', CONFIG, '--work-dir', work_dir, '--data-root', data_root, '--epochs', '1',
+        '--num-train', '16', '--num-val', '8', '--cfg-options', *SHORT
+    ])
+    return dict(data_root=data_root, work_dir=work_dir, base=base, trained=trained,
+                reference=reference, coco_root=osp.join(data_root, 'coco'))
+
+
+def data_options(run):
+    root = run['coco_root']
+    ann = osp.join(root, 'annotations', 'person_keypoints_val.json')
+    return [f'train_dataloader.dataset.data_root={root}/',
+            f'val_dataloader.dataset.data_root={root}/',
+            f'test_dataloader.dataset.data_root={root}/', f'val_evaluator.ann_file={ann}',
+            f'test_evaluator.ann_file={ann}']
+
+
+def test_main_job_trains_and_both_evaluators_agree(short_run):
+    trained, reference = short_run['trained'], short_run['reference']
+    assert 0.0 <= trained['coco/AP'] <= 1.0
+    for key in ('AP', 'AP .5', 'AP .75', 'AR'):
+        assert trained[f'coco/{key}'] == pytest.approx(reference[key], abs=1e-6), key
+    assert 'coco/AP' in short_run['base']
+    assert osp.isfile(osp.join(short_run['work_dir'], 'epoch_1.pth'))
+
+
+def test_cross_check_detects_a_difference(short_run, tmp_path):
+    """pycocotools is really evaluating the file: shifted predictions score lower."""
+    demo = load_tool('train_pose_demo')
+    pred = glob.glob(osp.join(short_run['work_dir'], 'test_trained', 'predictions.keypoints.json'))
+    results = json.load(open(pred[0]))
+    gt_file = osp.join(short_run['coco_root'], 'annotations', 'person_keypoints_val.json')
+    gt = json.load(open(gt_file))
+    perfect = [dict(image_id=a['image_id'], category_id=1, keypoints=a['keypoints'], score=1.0)
+               for a in gt['annotations']]
+    shifted = [dict(r, keypoints=[v + 15 if i % 3 != 2 else v
+                                  for i, v in enumerate(r['keypoints'])]) for r in perfect]
+    for name, res in (('perfect', perfect), ('shifted', shifted)):
+        json.dump(res, open(tmp_path / f'{name}.json', 'w'))
+    assert demo.pycocotools_keypoint_stats(gt_file, str(tmp_path / 'perfect.json'))['AP'] \
+        == pytest.approx(1.0)
+    assert demo.pycocotools_keypoint_stats(gt_file, str(tmp_path / 'shifted.json'))['AP'] < 0.5
+    assert len(results) == 8
+
+
+def test_resume_continues_from_the_saved_epoch(short_run):
+    proc = mim('train', 'mmpose', CONFIG, '--work-dir', short_run['work_dir'], '--resume',
+               '--cfg-options', *SHORT, *data_options(short_run), 'train_cfg.max_epochs=2')
+    log = proc.stdout + proc.stderr
+    assert 'resumed epoch: 1' in log
+    assert 'Epoch(train) [2]' in log and 'Epoch(train) [1]' not in log
+    ckpt = torch.load(osp.join(short_run['work_dir'], 'epoch_2.pth'), weights_only=True)
+    assert ckpt['meta']['epoch'] == 2
+
+
+def test_two_process_training_on_cpu_and_mim_test(short_run, tmp_path):
+    work_dir = str(tmp_path / 'ddp')
+    proc = mim('train', 'mmpose', CONFIG, '--work-dir', work_dir, '--launcher', 'pytorch',
+               '--gpus', '2', '--cfg-options', *SHORT, *data_options(short_run),
+               'train_cfg.max_epochs=1')
+    log = proc.stdout + proc.stderr
+    assert 'Distributed training: True' in log and 'GPU number: 2' in log, log[-3000:]
+    assert "backend of env_cfg.dist_cfg is replaced by 'gloo'" in log
+    checkpoint = osp.join(work_dir, 'epoch_1.pth')
+    assert osp.isfile(checkpoint)
+    out = str(tmp_path / 'metrics.json')
+    mim('test', 'mmpose', CONFIG, '--checkpoint', checkpoint, '--work-dir', work_dir,
+        '--out', out, '--cfg-options', *data_options(short_run))
+    assert 'coco/AP' in json.load(open(out))
+
+
+def test_mim_test_refuses_a_checkpoint_of_another_model(short_run, tmp_path):
+    from mmengine.runner import save_checkpoint
+
+    from litehrnet_mm.models import LiteHRNet
+    state = {f'backbone.{k}': v for k, v in LiteHRNet(arch='30').state_dict().items()}
+    path = str(tmp_path / 'lite30.pth')
+    save_checkpoint({'state_dict': state, 'meta': {}}, path)
+    proc = mim('test', 'mmpose', CONFIG, '--checkpoint', path, '--work-dir', str(tmp_path),
+               '--cfg-options', *data_options(short_run), check=False)
+    assert proc.returncode != 0
+    assert 'does not match the model' in proc.stdout + proc.stderr
+    assert 'lite30.pth' in proc.stdout + proc.stderr
+
+
+def test_mpii_short_run_reports_pckh(tmp_path):
+    from litehrnet_mm.data.synthetic_pose import make_mpii
+    root = make_mpii(str(tmp_path / 'mpii'), num_train=8, num_val=4) + '/'
+    config = CONFIG.replace('synthetic-coco-128x96', 'synthetic-mpii-128x128')
+    work_dir = str(tmp_path / 'work')
+    proc = mim('train', 'mmpose', config, '--work-dir', work_dir, '--cfg-options', *SHORT,
+               'train_cfg.max_epochs=1', f'train_dataloader.dataset.data_root={root}',
+               f'val_dataloader.dataset.data_root={root}',
+               f'val_dataloader.dataset.headbox_file={root}annotations/mpii_gt_val.mat')
+    log = proc.stdout + proc.stderr
+    assert 'Epoch(val) [1][' in log and 'Head PCK:' in log and ' PCK: ' in log, log[-3000:]
+    assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))

@@ -1,0 +1,140 @@
+"""The main job: train Lite-HRNet-18 on the bundled synthetic COCO-format data, end to end
+through MMPose's own tools, and check the evaluation.
+
+1. writes the synthetic data set if it is not there (litehrnet_mm.data.synthetic_pose);
+2. evaluates the untrained model with ``mim test mmpose`` (the baseline);
+3. trains with ``mim train mmpose``;
+4. evaluates the best checkpoint with ``mim test mmpose``: MMPose's CocoMetric (xtcocotools);
+5. evaluates the same saved predictions with pycocotools' own COCOeval: the APs must agree.
+
+    python tools/train_pose_demo.py [--config CFG] [--work-dir DIR] [--epochs N]
+
+Exits non-zero if a step fails or the two evaluators disagree.
+"""
+import argparse
+import glob
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DEFAULT_CONFIG = osp.join('configs', 'body_2d_keypoint', 'topdown_heatmap', 'synthetic',
+                          'td-hm_litehrnet-18_1xb16-30e_synthetic-coco-128x96.py')
+MIM = osp.join(osp.dirname(sys.executable), 'mim')
+
+
+def run(cmd):
+    print('$ ' + ' '.join(cmd), flush=True)
+    subprocess.run(cmd, check=True)
+
+
+def mim_test(config, checkpoint, work_dir, options=()):
+    """``mim test mmpose``; returns its metrics and the path of the saved predictions."""
+    prefix = osp.join(work_dir, 'predictions')
+    out = osp.join(work_dir, 'metrics.json')
+    run([MIM, 'test', 'mmpose', config, '--checkpoint', checkpoint, '--work-dir', work_dir,
+         '--out', out, '--cfg-options', f'test_evaluator.outfile_prefix={prefix}', *options])
+    with open(out) as f:
+        return json.load(f), prefix + '.keypoints.json'
+
+
+def pycocotools_keypoint_stats(ann_file, result_file):
+    """COCO keypoint AP/AR of a results file, computed by pycocotools (not xtcocotools)."""
+    import contextlib
+    import io
+
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO(ann_file)
+        with open(result_file) as f:
+            results = json.load(f)
+        dt = gt.loadRes(results) if results else COCO()
+        ev = COCOeval(gt, dt, 'keypoints')
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    names = ['AP', 'AP .5', 'AP .75', 'AP (M)', 'AP (L)', 'AR', 'AR .5', 'AR .75', 'AR (M)',
+             'AR (L)']
+    return dict(zip(names, (float(s) for s in ev.stats)))
+
+
+def save_untrained_checkpoint(config, path):
+    """The model of ``config`` with its initial weights, as an MMEngine checkpoint."""
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    from mmengine.runner import save_checkpoint
+    from mmpose.registry import MODELS
+    cfg = Config.fromfile(config)
+    with DefaultScope.overwrite_default_scope('mmpose'):
+        model = MODELS.build(cfg.model)
+    model.init_weights()
+    save_checkpoint({'state_dict': model.state_dict(), 'meta': {}}, path)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--config', default=DEFAULT_CONFIG)
+    parser.add_argument('--work-dir', default='work_dirs/pose_demo')
+    parser.add_argument('--data-root', default='data/synthetic_pose')
+    parser.add_argument('--epochs', type=int, default=None, help='override max_epochs')
+    parser.add_argument('--num-train', type=int, default=200)
+    parser.add_argument('--num-val', type=int, default=50)
+    parser.add_argument('--cfg-options', nargs='+', default=[],
+                        help='extra key=value overrides for training and testing')
+    args = parser.parse_args(argv)
+
+    from mmengine.config import Config
+    cfg = Config.fromfile(args.config)
+    ann_file = cfg.test_evaluator.ann_file
+    coco_root = osp.join(args.data_root, 'coco')
+    if osp.normpath(cfg.test_dataloader.dataset.data_root) != osp.normpath(coco_root):
+        args.cfg_options += [f'train_dataloader.dataset.data_root={coco_root}/',
+                             f'val_dataloader.dataset.data_root={coco_root}/',
+                             f'test_dataloader.dataset.data_root={coco_root}/']
+        ann_file = osp.join(coco_root, 'annotations', 'person_keypoints_val.json')
+        args.cfg_options += [f'val_evaluator.ann_file={ann_file}',
+                             f'test_evaluator.ann_file={ann_file}']
+    if not osp.isfile(ann_file):
+        from litehrnet_mm.data.synthetic_pose import make_coco_keypoints
+        print(f'writing the synthetic data set to {coco_root}', flush=True)
+        make_coco_keypoints(coco_root, args.num_train, args.num_val)
+
+    os.makedirs(args.work_dir, exist_ok=True)
+    train_options = list(args.cfg_options)
+    if args.epochs is not None:
+        train_options.append(f'train_cfg.max_epochs={args.epochs}')
+
+    untrained = osp.join(args.work_dir, 'untrained.pth')
+    save_untrained_checkpoint(args.config, untrained)
+    base_metrics, _ = mim_test(args.config, untrained, osp.join(args.work_dir, 'test_untrained'),
+                               args.cfg_options)
+
+    run([MIM, 'train', 'mmpose', args.config, '--work-dir', args.work_dir] +
+        (['--cfg-options', *train_options] if train_options else []))
+    best = glob.glob(osp.join(args.work_dir, 'best_coco_AP_epoch_*.pth'))
+    if best:
+        checkpoint = max(best, key=osp.getmtime)
+    else:  # no validation ran: the last checkpoint
+        with open(osp.join(args.work_dir, 'last_checkpoint')) as f:
+            checkpoint = f.read().strip()
+    metrics, predictions = mim_test(args.config, checkpoint,
+                                    osp.join(args.work_dir, 'test_trained'), args.cfg_options)
+    reference = pycocotools_keypoint_stats(ann_file, predictions)
+
+    print('\n| model | CocoMetric AP (xtcocotools) | pycocotools AP | AP50 | AR |')
+    print('| --- | --- | --- | --- | --- |')
+    print(f"| untrained | {base_metrics['coco/AP']:.3f} | | | |")
+    print(f"| trained ({osp.basename(checkpoint)}) | {metrics['coco/AP']:.3f} | "
+          f"{reference['AP']:.3f} | {metrics['coco/AP .5']:.3f} | {metrics['coco/AR']:.3f} |")
+    differences = {k: abs(metrics[f'coco/{k}'] - reference[k]) for k in ('AP', 'AP .5', 'AR')}
+    if max(differences.values()) > 1e-6:
+        sys.exit(f'CocoMetric and pycocotools disagree on the same predictions: {differences}')
+    print('CocoMetric (xtcocotools) and pycocotools agree on the saved predictions.')
+    return base_metrics, metrics, reference
+
+
+if __name__ == '__main__':
+    main()
