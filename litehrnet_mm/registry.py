@@ -7,9 +7,13 @@ untouched.
 """
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import Registry
 
 MODELS = Registry(
     'model', parent=MMENGINE_MODELS, scope='litehrnet_mm', locations=['litehrnet_mm.models'])
 HOOKS = Registry(
     'hook', parent=MMENGINE_HOOKS, scope='litehrnet_mm', locations=['litehrnet_mm.engine'])
+TRANSFORMS = Registry(
+    'transform', parent=MMENGINE_TRANSFORMS, scope='litehrnet_mm',
+    locations=['litehrnet_mm.datasets'])
