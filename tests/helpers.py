@@ -40,3 +40,13 @@ def assert_close(actual, expected, rel=1e-4):
     """Element-wise closeness relative to the scale of the expected tensor."""
     scale = expected.abs().max().item() + 1e-12
     torch.testing.assert_close(actual, expected, rtol=rel, atol=rel * scale)
+
+
+def unscoped(x):
+    """A config value without the `_scope_` keys MMEngine adds to dicts inherited through
+    `mmpose::` / `mmseg::` bases."""
+    if isinstance(x, dict):
+        return {k: unscoped(v) for k, v in x.items() if k != '_scope_'}
+    if isinstance(x, (list, tuple)):
+        return type(x)(unscoped(v) for v in x)
+    return x

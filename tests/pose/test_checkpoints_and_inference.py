@@ -10,7 +10,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import load_checkpoint, save_checkpoint
 
-from tests.helpers import assert_close, randomize
+from tests.helpers import assert_close, randomize, unscoped
 from tests.tools_loader import ROOT
 
 COCO_CFG = osp.join(ROOT, 'configs', 'body_2d_keypoint', 'topdown_heatmap', 'coco',
@@ -49,14 +49,6 @@ def test_zoo_checkpoint_loads_strictly_and_gives_same_heatmaps(mmpose_model, tmp
         assert_close(ours(x, None, mode='tensor'), expected)
 
 
-def _unscoped(x):
-    if isinstance(x, dict):
-        return {k: _unscoped(v) for k, v in x.items() if k != '_scope_'}
-    if isinstance(x, (list, tuple)):
-        return type(x)(_unscoped(v) for v in x)
-    return x
-
-
 def test_custom_imports_example_swaps_only_the_backbone():
     from mmpose.apis import init_model
 
@@ -66,7 +58,7 @@ def test_custom_imports_example_swaps_only_the_backbone():
     ours, theirs = Config.fromfile(example), Config.fromfile(MMPOSE_CFG)
     assert ours.model.backbone.type == 'litehrnet_mm.LiteHRNet'
     # MMEngine marks every dict inherited through `mmpose::` with `_scope_`
-    ours_dict, theirs_dict = _unscoped(ours.to_dict()), _unscoped(theirs.to_dict())
+    ours_dict, theirs_dict = unscoped(ours.to_dict()), unscoped(theirs.to_dict())
     for d in (ours_dict, theirs_dict):
         d['model']['backbone'].pop('type')
         d.pop('custom_imports', None)
