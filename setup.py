@@ -34,5 +34,6 @@ setup(
         'ftfy',
         'regex',
     ],
-    extras_require={'tests': ['pytest', 'onnx', 'onnxruntime']},
+    extras_require={'tests': ['pytest', 'onnx', 'onnxruntime', 'onnxscript'],
+                    'deploy': ['onnx', 'onnxruntime', 'onnxscript']},
 )

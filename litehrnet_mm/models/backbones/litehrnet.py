@@ -39,6 +39,9 @@ class LiteHRNet(BaseModule):
         out_indices (Sequence[int]): Which resolutions to return, 0 being the highest (1/4 of
             the input). Default: ``(0, )``, as MMPose's class. ``(0, 1, 2, 3)`` for dense
             prediction.
+        deploy (bool): Fold every BatchNorm into its convolution on the first forward in eval
+            mode (after the weights are loaded): the fast inference form. Same as calling
+            :meth:`switch_to_deploy` after loading. Default: False.
         init_cfg (dict or list[dict], optional): MMEngine initialisation config.
         pretrained (str, optional): Deprecated; checkpoint path, same as
             ``init_cfg=dict(type='Pretrained', checkpoint=...)``.
@@ -70,6 +73,7 @@ class LiteHRNet(BaseModule):
                  with_cp: bool = False,
                  with_head: Optional[bool] = None,
                  out_indices: Sequence[int] = (0, ),
+                 deploy: bool = False,
                  init_cfg: Union[dict, List[dict], None] = [
                      dict(type='Normal', std=0.001, layer=['Conv2d']),
                      dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])
@@ -118,6 +122,8 @@ class LiteHRNet(BaseModule):
         self.with_cp = with_cp
         self.with_head = self.extra['with_head']
         self.out_indices = out_indices
+        self.deploy = bool(deploy)
+        self.deployed = False
 
         try:
             channels = self._build_layers()
@@ -184,8 +190,24 @@ class LiteHRNet(BaseModule):
                              f'branches needs height and width >= {self.min_input_size} (its '
                              f'lowest branch has stride {self.min_input_size})')
 
+    def switch_to_deploy(self, test_cfg=None) -> None:
+        """Switch to the inference form: BatchNorm folded into the convolutions.
+
+        Call after loading the weights; the outputs equal the eval-mode outputs of the
+        training form. The module can no longer be trained. (``test_cfg`` is accepted because
+        MMPose's ``BasePoseEstimator.switch_to_deploy`` passes it.)
+        """
+        if self.deployed:
+            return
+        from ...deploy.fold_bn import fold_batchnorm
+        super().train(False)
+        fold_batchnorm(self)
+        self.deployed = True
+
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        if not torch.jit.is_tracing():
+        if self.deploy and not self.deployed and not self.training:
+            self.switch_to_deploy()
+        if not torch.jit.is_tracing() and not torch.compiler.is_compiling():
             self._check_input(x)
         y = [self.stem(x)]
         for i in range(self.num_stages):
@@ -210,6 +232,9 @@ class LiteHRNet(BaseModule):
 
     def train(self, mode: bool = True):
         """Set training mode, then re-apply ``frozen_stages`` and ``norm_eval``."""
+        if mode and self.deployed:
+            raise RuntimeError('LiteHRNet was switched to deploy (BatchNorm folded): it cannot '
+                               'be trained; build a new model to train')
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:

@@ -7,28 +7,13 @@ weighting F. Module names follow MMPose's implementation so that checkpoints loa
 from typing import List, Sequence
 
 import torch
-import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from torch import nn
 
 from .channel_shuffle import channel_shuffle, split_halves
 from .checkpoint import checkpointed, use_checkpoint
-
-
-def pool_to(x: torch.Tensor, size, factor: int) -> torch.Tensor:
-    """Average-pool ``x`` to ``size``, ``factor`` times smaller in each dimension.
-
-    When ``x`` is exactly ``factor`` times larger (inputs divisible by 32) this is a pooling with
-    a constant kernel and stride, which equals adaptive pooling and exports with dynamic sizes.
-    Otherwise the branch sizes were rounded up along the way and adaptive pooling (what MMPose
-    computes) is the correct fallback.
-    """
-    if factor == 1:
-        return x
-    if x.shape[-2] == size[0] * factor and x.shape[-1] == size[1] * factor:
-        return F.avg_pool2d(x, factor, factor)
-    return F.adaptive_avg_pool2d(x, size)
+from .resample import pool_to, upsample_to
 
 
 class CrossResolutionWeighting(BaseModule):
@@ -60,12 +45,10 @@ class CrossResolutionWeighting(BaseModule):
         pooled = [pool_to(s, mini, 2**(last - i)) for i, s in enumerate(x)]
         weights = self.conv2(self.conv1(torch.cat(pooled, dim=1)))
         out, start = [], 0
-        for s, c in zip(x, self.channels):
+        for i, (s, c) in enumerate(zip(x, self.channels)):
             w = weights[:, start:start + c]
             start += c
-            if w.shape[-2:] != s.shape[-2:]:
-                w = F.interpolate(w, size=s.shape[-2:], mode='nearest')
-            out.append(s * w)
+            out.append(s * upsample_to(w, s.shape[-2:], 2**(last - i), mode='nearest'))
         return out
 
 

@@ -11,6 +11,8 @@ import torch.nn.functional as F
 from mmcv.cnn import build_conv_layer, build_norm_layer
 from torch import nn
 
+from .resample import upsample_to
+
 
 def _dw_pw(in_channels, out_channels, stride, conv_cfg, norm_cfg, relu):
     """Depthwise 3x3 (stride) + norm + 1x1 + norm (+ ReLU)."""
@@ -64,9 +66,7 @@ class UpsampleTo(nn.Module):
         self.scale_factor = scale_factor
 
     def forward(self, x: torch.Tensor, size) -> torch.Tensor:
-        if tuple(x.shape[-2:]) == tuple(size):
-            return x
-        return F.interpolate(x, size=size, mode='nearest')
+        return upsample_to(x, size, self.scale_factor, mode='nearest')
 
     def extra_repr(self) -> str:
         return f'scale_factor={self.scale_factor}'

@@ -2,10 +2,11 @@
 from typing import List, Sequence
 
 import torch
-import torch.nn.functional as F
 from mmcv.cnn import DepthwiseSeparableConvModule
 from mmengine.model import BaseModule
 from torch import nn
+
+from .resample import upsample_to
 
 
 class IterativeHead(BaseModule):
@@ -38,8 +39,8 @@ class IterativeHead(BaseModule):
         last = None
         for s, project in zip(list(x)[::-1], self.projects):
             if last is not None:
-                s = s + F.interpolate(last, size=s.shape[-2:], mode='bilinear',
-                                      align_corners=True)
+                s = s + upsample_to(last, s.shape[-2:], 2, mode='bilinear',
+                                    align_corners=True)
             last = project(s)
             y.append(last)
         return y[::-1]

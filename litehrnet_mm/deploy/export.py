@@ -1,0 +1,60 @@
+"""ONNX export of pose and segmentation models built from our configs.
+
+The graph maps an image tensor (N, 3, H, W), already normalised as the model's data
+preprocessor does, to what ``model(x, mode='tensor')`` returns: heatmaps for an MMPose
+``TopdownPoseEstimator``, logits for an MMSeg segmentor. The exporter is torch's
+``torch.export``-based one (``torch.onnx.export(..., dynamo=True)``, needs onnxscript). With
+``dynamic=True`` batch, height and width stay free, height and width as multiples of 32: the
+backbone takes the constant-factor pooling and upsampling paths there. (The older TorchScript
+exporter freezes the sizes that MMSeg's heads read with ``int()`` into constants, so its
+dynamic-size segmentation graphs are wrong at other sizes.) No MMDeploy rewriter is used.
+"""
+import warnings
+
+import torch
+
+
+class TensorModel(torch.nn.Module):
+    """``model(x, mode='tensor')`` as a plain ``forward(x)`` (one tensor out)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        out = self.model(x, None, mode='tensor')
+        if isinstance(out, (list, tuple)):
+            out = out[-1] if len(out) else out
+        return out
+
+
+def check_export_shape(height: int, width: int, dynamic: bool):
+    """Refuse sizes the model cannot take, before any work."""
+    for name, v in (('height', height), ('width', width)):
+        if not isinstance(v, int) or v < 32:
+            raise ValueError(f'export {name} must be an int >= 32 (Lite-HRNet has a stride-32 '
+                             f'branch), got {v!r}')
+        if dynamic and v % 32:
+            raise ValueError(f'export {name} {v} is not divisible by 32: a dynamic-size export '
+                             f'traces the constant-kernel pooling that sizes divisible by 32 '
+                             f'take; use a multiple of 32 (e.g. {32 * round(v / 32) or 32})')
+
+
+def export_onnx(model: torch.nn.Module, path: str, height: int, width: int,
+                dynamic: bool = False, batch: int = 1, opset: int = 18) -> str:
+    """Export ``model`` (a pose estimator or segmentor in eval mode) to ``path``."""
+    check_export_shape(height, width, dynamic)
+    wrapped = TensorModel(model).eval()
+    x = torch.randn(batch, 3, height, width)
+    dynamic_shapes = None
+    if dynamic:
+        dim = torch.export.Dim
+        dynamic_shapes = {'x': {0: dim('batch', min=1, max=1024),
+                                2: 32 * dim('height_32', min=1, max=256),
+                                3: 32 * dim('width_32', min=1, max=256)}}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        torch.onnx.export(wrapped, (x, ), path, input_names=['image'], output_names=['output'],
+                          dynamic_shapes=dynamic_shapes, opset_version=opset, dynamo=True,
+                          external_data=False, verbose=False)
+    return path

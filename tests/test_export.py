@@ -1,0 +1,69 @@
+"""ONNX export of pose and segmentation models: files run in ONNX Runtime and match PyTorch at
+several sizes (rtol 1e-3, atol 1e-5), with weights that give non-trivial outputs."""
+import os.path as osp
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from litehrnet_mm.deploy import TensorModel, check_export_shape, export_onnx
+from tests.helpers import randomize
+from tests.tools_loader import ROOT, load_tool
+
+POSE = osp.join(ROOT, 'configs', 'body_2d_keypoint', 'topdown_heatmap', 'coco',
+                'td-hm_litehrnet-18_8xb64-210e_coco-256x192.py')
+SEG = osp.join(ROOT, 'configs', 'segmentation', 'cityscapes',
+               'fcn_litehrnet-18-ihead_8xb2-160k_cityscapes-512x1024.py')
+
+
+def _model(config):
+    model = load_tool('export_onnx').build(config)
+    return randomize(model, seed=1).eval()
+
+
+def _compare(model, path, shapes):
+    session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
+    wrapped = TensorModel(model).eval()
+    for shape in shapes:
+        x = torch.randn(*shape)
+        with torch.no_grad():
+            expected = wrapped(x).numpy()
+        assert np.abs(expected).max() > 1e-2  # not a comparison of near-zero maps
+        actual = session.run(None, {'image': x.numpy()})[0]
+        np.testing.assert_allclose(actual, expected, rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.parametrize('config,fixed,others', [
+    (POSE, (256, 192), [(2, 3, 320, 224), (1, 3, 128, 96)]),
+    (SEG, (128, 256), [(2, 3, 160, 256), (1, 3, 96, 224)]),
+], ids=['pose', 'seg'])
+def test_dynamic_export_matches_pytorch_at_several_sizes(config, fixed, others, tmp_path):
+    model = _model(config)
+    path = export_onnx(model, str(tmp_path / 'dynamic.onnx'), *fixed, dynamic=True)
+    _compare(model, path, [(1, 3, *fixed), *others])
+
+
+def test_fixed_size_export(tmp_path):
+    model = _model(POSE)
+    path = export_onnx(model, str(tmp_path / 'fixed.onnx'), 256, 192)
+    _compare(model, path, [(1, 3, 256, 192)])
+    session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
+    with pytest.raises(Exception):  # the fixed graph really is fixed
+        session.run(None, {'image': np.zeros((1, 3, 320, 192), np.float32)})
+
+
+@pytest.mark.parametrize('h,w,dynamic,message', [
+    (250, 192, True, 'height 250 is not divisible by 32'),
+    (256, 16, False, 'width must be an int >= 32'),
+])
+def test_bad_export_sizes_fail_before_any_work(h, w, dynamic, message):
+    with pytest.raises(ValueError, match=message):
+        check_export_shape(h, w, dynamic)
+
+
+def test_export_tool_refuses_before_building(tmp_path):
+    with pytest.raises(ValueError, match='not divisible by 32'):
+        load_tool('export_onnx').main([POSE, '--out', str(tmp_path / 'x.onnx'), '--shape', '250',
+                                       '192', '--dynamic'])
+    assert not (tmp_path / 'x.onnx').exists()

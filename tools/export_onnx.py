@@ -1,0 +1,79 @@
+"""Export a pose or segmentation model built from one of our configs to ONNX.
+
+    python tools/export_onnx.py CONFIG [--checkpoint CKPT] --out model.onnx
+        [--shape H W] [--dynamic] [--verify]
+
+The graph: normalised image (N, 3, H, W) -> heatmaps (pose) or logits (segmentation), as
+``model(x, mode='tensor')``. ``--dynamic`` leaves batch, height and width free (sizes divisible
+by 32). ``--verify`` runs the file in ONNX Runtime and compares it with PyTorch.
+Exporter: torch.onnx.export with dynamo=True (torch.export based, needs onnxscript), opset 18.
+"""
+import argparse
+import os.path as osp
+import sys
+
+import numpy as np
+import torch
+
+
+def build(config, checkpoint=None):
+    from mmengine.config import Config
+    cfg = Config.fromfile(config)
+    scope = cfg.get('default_scope', 'mmpose')
+    if scope == 'mmseg':
+        from mmseg.apis import init_model
+    elif scope == 'mmpose':
+        from mmpose.apis import init_model
+    else:
+        raise ValueError(f'{config}: default_scope {scope!r} is neither mmpose nor mmseg')
+    return init_model(cfg, checkpoint, device='cpu').eval()
+
+
+def verify(model, path, shapes, rtol=1e-3, atol=1e-5):
+    """Largest deviation of ONNX Runtime from PyTorch over ``shapes`` (raises if too large)."""
+    import onnxruntime as ort
+    from litehrnet_mm.deploy import TensorModel
+    session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
+    wrapped = TensorModel(model).eval()
+    for shape in shapes:
+        x = torch.randn(*shape)
+        with torch.no_grad():
+            expected = wrapped(x).numpy()
+        actual = session.run(None, {'image': x.numpy()})[0]
+        np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol,
+                                   err_msg=f'ONNX Runtime differs from PyTorch at {shape}')
+        print(f'verified {tuple(shape)} -> {actual.shape}')
+
+
+def main(argv=None):
+    from litehrnet_mm.deploy import check_export_shape, export_onnx
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config')
+    parser.add_argument('--checkpoint', default=None)
+    parser.add_argument('--out', required=True)
+    parser.add_argument('--shape', type=int, nargs=2, default=None, metavar=('H', 'W'),
+                        help="default: the config's input size (pose) or 512 1024 (seg)")
+    parser.add_argument('--dynamic', action='store_true')
+    parser.add_argument('--verify', action='store_true')
+    args = parser.parse_args(argv)
+    if not osp.isfile(args.config):
+        sys.exit(f'config not found: {args.config}')
+    from mmengine.config import Config
+    cfg = Config.fromfile(args.config)
+    if args.shape is None:
+        codec = cfg.get('codec')
+        args.shape = [codec['input_size'][1], codec['input_size'][0]] if codec else [512, 1024]
+    h, w = args.shape
+    check_export_shape(h, w, args.dynamic)  # before building anything
+    model = build(args.config, args.checkpoint)
+    export_onnx(model, args.out, h, w, dynamic=args.dynamic)
+    print(f'wrote {args.out} ({"dynamic batch/height/width" if args.dynamic else f"{h}x{w}"})')
+    if args.verify:
+        shapes = [(1, 3, h, w)]
+        if args.dynamic:
+            shapes += [(2, 3, h + 32, w), (1, 3, h, w + 64)]  # other sizes, same file
+        verify(model, args.out, shapes)
+
+
+if __name__ == '__main__':
+    main()
