@@ -23,15 +23,10 @@ def _model(config):
 
 
 def _compare(model, path, shapes):
-    session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
     wrapped = TensorModel(model).eval()
-    for shape in shapes:
-        x = torch.randn(*shape)
-        with torch.no_grad():
-            expected = wrapped(x).numpy()
-        assert np.abs(expected).max() > 1e-2  # not a comparison of near-zero maps
-        actual = session.run(None, {'image': x.numpy()})[0]
-        np.testing.assert_allclose(actual, expected, rtol=1e-3, atol=1e-5)
+    with torch.no_grad():  # not a comparison of near-zero maps
+        assert wrapped(torch.randn(*shapes[0])).abs().max() > 1e-2
+    load_tool('export_onnx').verify(model, path, shapes, rtol=1e-3, atol=1e-5)
 
 
 @pytest.mark.parametrize('config,fixed,others', [

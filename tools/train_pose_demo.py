@@ -61,19 +61,6 @@ def pycocotools_keypoint_stats(ann_file, result_file):
     return dict(zip(names, (float(s) for s in ev.stats)))
 
 
-def save_untrained_checkpoint(config, path):
-    """The model of ``config`` with its initial weights, as an MMEngine checkpoint."""
-    from mmengine.config import Config
-    from mmengine.registry import DefaultScope
-    from mmengine.runner import save_checkpoint
-    from mmpose.registry import MODELS
-    cfg = Config.fromfile(config)
-    with DefaultScope.overwrite_default_scope('mmpose'):
-        model = MODELS.build(cfg.model)
-    model.init_weights()
-    save_checkpoint({'state_dict': model.state_dict(), 'meta': {}}, path)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--config', default=DEFAULT_CONFIG)
@@ -85,6 +72,7 @@ def main(argv=None):
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='extra key=value overrides for training and testing')
     args = parser.parse_args(argv)
+    from litehrnet_mm.engine.initial_checkpoint import save_initial_checkpoint
 
     from mmengine.config import Config
     cfg = Config.fromfile(args.config)
@@ -108,7 +96,7 @@ def main(argv=None):
         train_options.append(f'train_cfg.max_epochs={args.epochs}')
 
     untrained = osp.join(args.work_dir, 'untrained.pth')
-    save_untrained_checkpoint(args.config, untrained)
+    save_initial_checkpoint(args.config, untrained)
     base_metrics, _ = mim_test(args.config, untrained, osp.join(args.work_dir, 'test_untrained'),
                                args.cfg_options)
 

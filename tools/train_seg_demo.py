@@ -40,18 +40,6 @@ def parse_miou(log):
     return float(found[-1])
 
 
-def save_untrained_checkpoint(config, path):
-    from mmengine.config import Config
-    from mmengine.registry import DefaultScope
-    from mmengine.runner import save_checkpoint
-    from mmseg.registry import MODELS
-    cfg = Config.fromfile(config)
-    with DefaultScope.overwrite_default_scope('mmseg'):
-        model = MODELS.build(cfg.model)
-    model.init_weights()
-    save_checkpoint({'state_dict': model.state_dict(), 'meta': {}}, path)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--config', default=DEFAULT_CONFIG)
@@ -62,6 +50,7 @@ def main(argv=None):
     parser.add_argument('--num-val', type=int, default=20)
     parser.add_argument('--cfg-options', nargs='+', default=[])
     args = parser.parse_args(argv)
+    from litehrnet_mm.engine.initial_checkpoint import save_initial_checkpoint
 
     root = args.data_root.rstrip('/') + '/'
     options = [f'train_dataloader.dataset.data_root={root}',
@@ -74,7 +63,7 @@ def main(argv=None):
     os.makedirs(args.work_dir, exist_ok=True)
 
     untrained = osp.join(args.work_dir, 'untrained.pth')
-    save_untrained_checkpoint(args.config, untrained)
+    save_initial_checkpoint(args.config, untrained)
     base = parse_miou(run([MIM, 'test', 'mmseg', args.config, '--checkpoint', untrained,
                            '--work-dir', osp.join(args.work_dir, 'test_untrained'),
                            '--cfg-options', *options]))

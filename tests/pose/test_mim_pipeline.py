@@ -3,12 +3,12 @@ pycocotools), resume, 2-process training, strict checkpoint loading."""
 import glob
 import json
 import os.path as osp
-import subprocess
 
 import pytest
 import torch
 
 from tests.tools_loader import ROOT, load_tool
+from tests.tools_loader import run_mim as mim
 
 CONFIG = osp.join(ROOT, 'configs', 'body_2d_keypoint', 'topdown_heatmap', 'synthetic',
                   'td-hm_litehrnet-18_1xb16-30e_synthetic-coco-128x96.py')
@@ -16,15 +16,6 @@ SHORT = ['train_dataloader.batch_size=8', 'train_dataloader.num_workers=0',
          'train_dataloader.persistent_workers=False', 'train_cfg.val_interval=1',
          'default_hooks.logger.interval=1', 'default_hooks.checkpoint.interval=1',
          'default_hooks.checkpoint.max_keep_ckpts=-1']
-
-
-def mim(*args, check=True):
-    demo = load_tool('train_pose_demo')
-    proc = subprocess.run([demo.MIM, *args], capture_output=True, text=True, cwd=ROOT)
-    if check and proc.returncode != 0:
-        raise AssertionError(f'mim {" ".join(args)} failed:\n{proc.stdout[-3000:]}\n'
-                             f'{proc.stderr[-3000:]}')
-    return proc
 
 
 @pytest.fixture(scope='module')

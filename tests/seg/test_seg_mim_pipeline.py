@@ -1,7 +1,6 @@
 """The segmentation path through MMSeg's tools, short: train and test (IoUMetric), resume,
 2-process CPU training, MMSeg's benchmark and get_flops, inference with a visualization."""
 import os.path as osp
-import subprocess
 
 import mmcv
 import numpy as np
@@ -9,6 +8,7 @@ import pytest
 import torch
 
 from tests.tools_loader import ROOT, load_tool
+from tests.tools_loader import run_mim as mim
 
 CONFIG = osp.join(ROOT, 'configs', 'segmentation', 'synthetic',
                   'fcn_litehrnet-18_1xb4-400_synthetic-cityscapes-256x512.py')
@@ -16,15 +16,6 @@ SHORT = ['train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
          'train_dataloader.persistent_workers=False', 'default_hooks.logger.interval=1',
          'default_hooks.checkpoint.interval=2', 'default_hooks.checkpoint.max_keep_ckpts=-1',
          'train_cfg.val_interval=2']
-
-
-def mim(*args, check=True):
-    demo = load_tool('train_seg_demo')
-    proc = subprocess.run([demo.MIM, *args], capture_output=True, text=True, cwd=ROOT)
-    if check and proc.returncode != 0:
-        raise AssertionError(f'mim {" ".join(args)} failed:\n{proc.stdout[-3000:]}\n'
-                             f'{proc.stderr[-3000:]}')
-    return proc
 
 
 @pytest.fixture(scope='module')
