@@ -3,59 +3,19 @@
 # Recipe of the Lite-HRNet authors (Yu et al., CVPR 2021): Adam lr 2e-3, linear warm-up over
 # 500 iterations (start factor 0.001), lr x0.1 at epochs 170 and 200, 210 epochs,
 # 8 GPUs x 32 images; flip, half-body (p 0.3), scale +-25 %, rotation; MSRA heatmaps
-# sigma 3;
-# flip test with heatmap shift.
+# sigma 3; flip test with heatmap shift.
 # Published (COCO val2017, person detector AP 56.4): AP 0.676, AP50 0.878, AP75 0.750,
 # AR 0.737; 461.6M FLOPs as published. MMPose's own configs (lr 5e-4) report AP 0.676.
 # Params: 1,130,072 (backbone with IterativeHead) + 697 (1x1 keypoint head).
-_base_ = ['mmpose::_base_/default_runtime.py']
-
-custom_imports = dict(imports=['litehrnet_mm'], allow_failed_imports=False)
-
-# runtime
-train_cfg = dict(max_epochs=210, val_interval=10)
-
-# optimizer
-optim_wrapper = dict(optimizer=dict(type='Adam', lr=2e-3))
-
-# learning policy
-param_scheduler = [
-    dict(type='LinearLR', begin=0, end=500, start_factor=0.001, by_epoch=False),  # warm-up
-    dict(type='MultiStepLR', begin=0, end=210, milestones=[170, 200], gamma=0.1, by_epoch=True)
-]
+_base_ = ['./td-hm_litehrnet-18_8xb64-210e_coco-256x192.py']
 
 # scale the lr with the actual total batch size (8 GPUs x 32 images)
 auto_scale_lr = dict(base_batch_size=256)
 
-# hooks: save the best checkpoint; refuse checkpoints that do not fit the model
-default_hooks = dict(checkpoint=dict(save_best='coco/AP', rule='greater'))
-custom_hooks = [dict(type='litehrnet_mm.StrictCheckpointHook')]
-
-# codec settings
+# codec settings: the pipelines below are redefined because they take the input size from it
 codec = dict(type='MSRAHeatmap', input_size=(288, 384), heatmap_size=(72, 96), sigma=3)
 
-# model settings
-model = dict(
-    type='TopdownPoseEstimator',
-    data_preprocessor=dict(
-        type='PoseDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True),
-    backbone=dict(type='litehrnet_mm.LiteHRNet', arch='18', with_head=True),
-    head=dict(
-        type='HeatmapHead',
-        in_channels=40,
-        out_channels=17,
-        deconv_out_channels=None,
-        loss=dict(type='KeypointMSELoss', use_target_weight=True),
-        decoder=codec),
-    test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True))
-
-# base dataset settings
-dataset_type = 'CocoDataset'
-data_mode = 'topdown'
-data_root = 'data/coco/'
+model = dict(head=dict(decoder=codec))
 
 # pipelines
 train_pipeline = [
@@ -76,39 +36,6 @@ val_pipeline = [
 ]
 
 # data loaders
-train_dataloader = dict(
-    batch_size=32,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_mode=data_mode,
-        ann_file='annotations/person_keypoints_train2017.json',
-        data_prefix=dict(img='train2017/'),
-        pipeline=train_pipeline,
-    ))
-val_dataloader = dict(
-    batch_size=32,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_mode=data_mode,
-        ann_file='annotations/person_keypoints_val2017.json',
-        bbox_file='data/coco/person_detection_results/'
-        'COCO_val2017_detections_AP_H_56_person.json',
-        data_prefix=dict(img='val2017/'),
-        test_mode=True,
-        pipeline=val_pipeline,
-    ))
+train_dataloader = dict(batch_size=32, dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 test_dataloader = val_dataloader
-
-# evaluators
-val_evaluator = dict(
-    type='CocoMetric', ann_file=data_root + 'annotations/person_keypoints_val2017.json')
-test_evaluator = val_evaluator
