@@ -51,7 +51,9 @@ def pycocotools_keypoint_stats(ann_file, result_file):
         gt = COCO(ann_file)
         with open(result_file) as f:
             results = json.load(f)
-        dt = gt.loadRes(results) if results else COCO()
+        if not results:  # pycocotools cannot evaluate an empty result list
+            raise SystemExit(f'{result_file} holds no predictions')
+        dt = gt.loadRes(results)
         ev = COCOeval(gt, dt, 'keypoints')
         ev.evaluate()
         ev.accumulate()
