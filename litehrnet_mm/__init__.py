@@ -2,12 +2,22 @@
 
 Importing the package registers its modules in the ``litehrnet_mm`` registry scope and allows
 the classes that MMEngine checkpoints hold under torch's ``weights_only`` loading.
+
+The public API (kept stable; everything else may move): :class:`LiteHRNet`,
+:class:`IterativeHeadNeck`, ``ARCH_SETTINGS``, :func:`arch_to_extra`, :func:`validate_extra`,
+:func:`to_deploy`, :func:`export_onnx`, :func:`allow_mmengine_checkpoints`.
 """
-from .checkpoint import allow_mmengine_checkpoints
 from .version import __version__
+from .weights_only import allow_mmengine_checkpoints
 
 allow_mmengine_checkpoints()
 
-from . import datasets, engine, models  # noqa: E402,F401  (registers the modules)
+from . import datasets, engine  # noqa: E402  (registers the transform and hooks)
+from .deploy import export_onnx, to_deploy  # noqa: E402
+from .models import (ARCH_SETTINGS, IterativeHeadNeck, LiteHRNet, arch_to_extra,  # noqa: E402
+                     validate_extra)
 
-__all__ = ['__version__', 'allow_mmengine_checkpoints']
+__all__ = [
+    '__version__', 'LiteHRNet', 'IterativeHeadNeck', 'ARCH_SETTINGS', 'arch_to_extra',
+    'validate_extra', 'to_deploy', 'export_onnx', 'allow_mmengine_checkpoints'
+]

@@ -1,8 +1,9 @@
-"""Shared helpers for the tests: reference models and weight randomisation."""
+"""Shared helpers for the tests: weight randomisation and closeness."""
 import torch
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from litehrnet_mm.models.backbones import ARCH_SETTINGS, arch_to_extra
+from litehrnet_mm.apis import mmpose_and_ours
+from litehrnet_mm.models import ARCH_SETTINGS, arch_to_extra
 
 ARCHS = sorted(ARCH_SETTINGS)
 
@@ -11,6 +12,14 @@ def mmpose_litehrnet(arch: str, with_head: bool):
     """MMPose's own LiteHRNet for a named variant (the reference implementation)."""
     from mmpose.models.backbones import LiteHRNet as MMPoseLiteHRNet
     return MMPoseLiteHRNet(arch_to_extra(arch, with_head=with_head))
+
+
+def randomized_pair(arch: str, with_head: bool = True, seed: int = 0, **kwargs):
+    """MMPose's LiteHRNet with non-trivial weights, and ours with the same weights."""
+    ref, ours = mmpose_and_ours(arch, with_head, **kwargs)
+    randomize(ref, seed)
+    ours.load_state_dict(ref.state_dict(), strict=True)
+    return ref, ours
 
 
 @torch.no_grad()

@@ -7,6 +7,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
+from litehrnet_mm.apis import build_model
 from litehrnet_mm.deploy import TensorModel, check_export_shape, export_onnx
 from tests.helpers import randomize
 from tests.tools_loader import ROOT, load_tool
@@ -18,7 +19,7 @@ SEG = osp.join(ROOT, 'configs', 'segmentation', 'cityscapes',
 
 
 def _model(config):
-    model = load_tool('export_onnx').build(config)
+    model = build_model(config)
     return randomize(model, seed=1).eval()
 
 

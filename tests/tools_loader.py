@@ -1,8 +1,9 @@
-"""Import a script of tools/ as a module (the tools are scripts, not a package)."""
+"""Import a script of tools/ as a module (the tools are scripts, not a package), and run
+``mim`` from the repository root."""
 import importlib.util
 import os.path as osp
-import subprocess
-import sys
+
+from litehrnet_mm.apis import run_mim
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -14,13 +15,6 @@ def load_tool(name):
     return module
 
 
-MIM = osp.join(osp.dirname(sys.executable), 'mim')
-
-
-def run_mim(*args, check=True):
-    """Run ``mim`` of this environment from the repository root; fail with its output."""
-    proc = subprocess.run([MIM, *args], capture_output=True, text=True, cwd=ROOT)
-    if check and proc.returncode != 0:
-        raise AssertionError(f'mim {" ".join(args)} failed:\n{proc.stdout[-3000:]}\n'
-                             f'{proc.stderr[-3000:]}')
-    return proc
+def mim(*args, check=True, timeout=900):
+    """``mim ARGS`` of this environment from the repository root (raises with its output)."""
+    return run_mim(args, timeout=timeout, check=check, cwd=ROOT)

@@ -16,19 +16,6 @@ import numpy as np
 import torch
 
 
-def build(config, checkpoint=None):
-    from mmengine.config import Config
-    cfg = Config.fromfile(config)
-    scope = cfg.get('default_scope', 'mmpose')
-    if scope == 'mmseg':
-        from mmseg.apis import init_model
-    elif scope == 'mmpose':
-        from mmpose.apis import init_model
-    else:
-        raise ValueError(f'{config}: default_scope {scope!r} is neither mmpose nor mmseg')
-    return init_model(cfg, checkpoint, device='cpu').eval()
-
-
 def verify(model, path, shapes, rtol=1e-3, atol=1e-5):
     """Largest deviation of ONNX Runtime from PyTorch over ``shapes`` (raises if too large)."""
     import onnxruntime as ort
@@ -46,6 +33,7 @@ def verify(model, path, shapes, rtol=1e-3, atol=1e-5):
 
 
 def main(argv=None):
+    from litehrnet_mm.apis import build_model, load_config
     from litehrnet_mm.deploy import check_export_shape, export_onnx
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config')
@@ -58,14 +46,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not osp.isfile(args.config):
         sys.exit(f'config not found: {args.config}')
-    from mmengine.config import Config
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     if args.shape is None:
         codec = cfg.get('codec')
         args.shape = [codec['input_size'][1], codec['input_size'][0]] if codec else [512, 1024]
     h, w = args.shape
     check_export_shape(h, w, args.dynamic)  # before building anything
-    model = build(args.config, args.checkpoint)
+    model = build_model(cfg, args.checkpoint)
     export_onnx(model, args.out, h, w, dynamic=args.dynamic)
     print(f'wrote {args.out} ({"dynamic batch/height/width" if args.dynamic else f"{h}x{w}"})')
     if args.verify:

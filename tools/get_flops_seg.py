@@ -16,14 +16,11 @@ import torch
 
 def get_flops(config, shape):
     from mmengine.analysis import get_model_complexity_info
-    from mmengine.config import Config
     from mmengine.model import revert_sync_batchnorm
-    from mmengine.registry import init_default_scope
-    from mmseg.registry import MODELS
     from mmseg.structures import SegDataSample
-    cfg = Config.fromfile(config)
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    model = revert_sync_batchnorm(MODELS.build(cfg.model))
+
+    from litehrnet_mm.apis import build_model
+    model = revert_sync_batchnorm(build_model(config))
     if hasattr(model, 'auxiliary_head'):
         model.auxiliary_head = None
     model.eval()
@@ -41,8 +38,10 @@ def main(argv=None):
     parser.add_argument('config')
     parser.add_argument('--shape', type=int, nargs=2, default=[512, 1024], metavar=('H', 'W'))
     args = parser.parse_args(argv)
-    if min(args.shape) < 32:
-        raise SystemExit(f'--shape {args.shape}: Lite-HRNet needs at least 32x32')
+    from litehrnet_mm.apis import MIN_INPUT_SIZE
+    if min(args.shape) < MIN_INPUT_SIZE:
+        raise SystemExit(f'--shape {args.shape}: Lite-HRNet needs at least '
+                         f'{MIN_INPUT_SIZE}x{MIN_INPUT_SIZE}')
     flops, params = get_flops(args.config, args.shape)
     print(f'Input shape: {tuple(args.shape)}\nFlops: {flops / 1e9:.3f} G\n'
           f'Params: {params / 1e6:.3f} M ({params:,})')

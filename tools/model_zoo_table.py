@@ -38,23 +38,13 @@ def conv_macs_once(model, inputs):
 
 def measure(config_path):
     from mmengine.analysis import get_model_complexity_info
-    from mmengine.config import Config
-    from mmpose.apis import init_model
-    cfg = Config.fromfile(config_path)
-    model = init_model(cfg, device='cpu').eval()
+
+    from litehrnet_mm.apis import TensorModel, build_model, load_config
+    cfg = load_config(config_path)
+    model = build_model(cfg)
     w, h = cfg.codec.input_size
     x = torch.randn(1, 3, h, w)
-
-    class Tensor(torch.nn.Module):  # forward(mode='tensor'): image -> heatmaps
-
-        def __init__(self, m):
-            super().__init__()
-            self.m = m
-
-        def forward(self, x):
-            return self.m(x, None, mode='tensor')
-
-    wrapped = Tensor(model)
+    wrapped = TensorModel(model)
     info = get_model_complexity_info(wrapped, inputs=(x, ), show_table=False, show_arch=False)
     return dict(params=sum(p.numel() for p in model.parameters()), flops=info['flops'],
                 macs=conv_macs_once(wrapped, x), size=f'{h}x{w}')

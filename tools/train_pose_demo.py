@@ -1,7 +1,7 @@
 """The main job: train Lite-HRNet-18 on the bundled synthetic COCO-format data, end to end
 through MMPose's own tools, and check the evaluation.
 
-1. writes the synthetic data set if it is not there (litehrnet_mm.data.synthetic_pose);
+1. writes the synthetic data set if it is not there (litehrnet_mm.datasets.synthetic.pose);
 2. evaluates the untrained model with ``mim test mmpose`` (the baseline);
 3. trains with ``mim train mmpose``;
 4. evaluates the best checkpoint with ``mim test mmpose``: MMPose's CocoMetric (xtcocotools);
@@ -16,26 +16,22 @@ import glob
 import json
 import os
 import os.path as osp
-import subprocess
 import sys
+
+from litehrnet_mm.apis import run_mim
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join('configs', 'body_2d_keypoint', 'topdown_heatmap', 'synthetic',
                           'td-hm_litehrnet-18_1xb16-30e_synthetic-coco-128x96.py')
-MIM = osp.join(osp.dirname(sys.executable), 'mim')
-
-
-def run(cmd):
-    print('$ ' + ' '.join(cmd), flush=True)
-    subprocess.run(cmd, check=True)
 
 
 def mim_test(config, checkpoint, work_dir, options=()):
     """``mim test mmpose``; returns its metrics and the path of the saved predictions."""
     prefix = osp.join(work_dir, 'predictions')
     out = osp.join(work_dir, 'metrics.json')
-    run([MIM, 'test', 'mmpose', config, '--checkpoint', checkpoint, '--work-dir', work_dir,
-         '--out', out, '--cfg-options', f'test_evaluator.outfile_prefix={prefix}', *options])
+    run_mim(['test', 'mmpose', config, '--checkpoint', checkpoint, '--work-dir', work_dir,
+             '--out', out, '--cfg-options', f'test_evaluator.outfile_prefix={prefix}',
+             *options], capture=False)
     with open(out) as f:
         return json.load(f), prefix + '.keypoints.json'
 
@@ -74,7 +70,7 @@ def main(argv=None):
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='extra key=value overrides for training and testing')
     args = parser.parse_args(argv)
-    from litehrnet_mm.engine.initial_checkpoint import save_initial_checkpoint
+    from litehrnet_mm.engine.initial_weights import save_initial_weights
 
     from mmengine.config import Config
     cfg = Config.fromfile(args.config)
@@ -88,7 +84,7 @@ def main(argv=None):
         args.cfg_options += [f'val_evaluator.ann_file={ann_file}',
                              f'test_evaluator.ann_file={ann_file}']
     if not osp.isfile(ann_file):
-        from litehrnet_mm.data.synthetic_pose import make_coco_keypoints
+        from litehrnet_mm.datasets.synthetic.pose import make_coco_keypoints
         print(f'writing the synthetic data set to {coco_root}', flush=True)
         make_coco_keypoints(coco_root, args.num_train, args.num_val)
 
@@ -98,12 +94,12 @@ def main(argv=None):
         train_options.append(f'train_cfg.max_epochs={args.epochs}')
 
     untrained = osp.join(args.work_dir, 'untrained.pth')
-    save_initial_checkpoint(args.config, untrained)
+    save_initial_weights(args.config, untrained)
     base_metrics, _ = mim_test(args.config, untrained, osp.join(args.work_dir, 'test_untrained'),
                                args.cfg_options)
 
-    run([MIM, 'train', 'mmpose', args.config, '--work-dir', args.work_dir] +
-        (['--cfg-options', *train_options] if train_options else []))
+    run_mim(['train', 'mmpose', args.config, '--work-dir', args.work_dir] +
+            (['--cfg-options', *train_options] if train_options else []), capture=False)
     best = glob.glob(osp.join(args.work_dir, 'best_coco_AP_epoch_*.pth'))
     if best:
         checkpoint = max(best, key=osp.getmtime)

@@ -1,3 +1,4 @@
-from .check_seg_labels import CheckSegLabels
+"""Data: a pipeline transform, and the synthetic data sets the demos and tests generate."""
+from .transforms import CheckSegLabels
 
 __all__ = ['CheckSegLabels']

@@ -1,4 +1,5 @@
+"""Inference: the deploy form of the backbone, and ONNX export."""
 from .export import TensorModel, check_export_shape, export_onnx
-from .fold_bn import fold_batchnorm, fused_conv
+from .modules import to_deploy
 
-__all__ = ['TensorModel', 'check_export_shape', 'export_onnx', 'fold_batchnorm', 'fused_conv']
+__all__ = ['TensorModel', 'check_export_shape', 'export_onnx', 'to_deploy']

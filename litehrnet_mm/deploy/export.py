@@ -13,6 +13,8 @@ import warnings
 
 import torch
 
+from ..models.backbones.arch import MIN_INPUT_SIZE
+
 
 class TensorModel(torch.nn.Module):
     """``model(x, mode='tensor')`` as a plain ``forward(x)`` (one tensor out)."""
@@ -31,13 +33,15 @@ class TensorModel(torch.nn.Module):
 def check_export_shape(height: int, width: int, dynamic: bool):
     """Refuse sizes the model cannot take, before any work."""
     for name, v in (('height', height), ('width', width)):
-        if not isinstance(v, int) or v < 32:
-            raise ValueError(f'export {name} must be an int >= 32 (Lite-HRNet has a stride-32 '
-                             f'branch), got {v!r}')
-        if dynamic and v % 32:
-            raise ValueError(f'export {name} {v} is not divisible by 32: a dynamic-size export '
-                             f'traces the constant-kernel pooling that sizes divisible by 32 '
-                             f'take; use a multiple of 32 (e.g. {32 * round(v / 32) or 32})')
+        if not isinstance(v, int) or v < MIN_INPUT_SIZE:
+            raise ValueError(f'export {name} must be an int >= {MIN_INPUT_SIZE} (Lite-HRNet has '
+                             f'a stride-{MIN_INPUT_SIZE} branch), got {v!r}')
+        if dynamic and v % MIN_INPUT_SIZE:
+            nearest = MIN_INPUT_SIZE * round(v / MIN_INPUT_SIZE) or MIN_INPUT_SIZE
+            raise ValueError(f'export {name} {v} is not divisible by {MIN_INPUT_SIZE}: a '
+                             f'dynamic-size export traces the constant-kernel pooling that '
+                             f'sizes divisible by {MIN_INPUT_SIZE} take; use a multiple of '
+                             f'{MIN_INPUT_SIZE} (e.g. {nearest})')
 
 
 def export_onnx(model: torch.nn.Module, path: str, height: int, width: int,

@@ -1,5 +1,10 @@
-from .backbones import LiteHRNet  # noqa: F401  (registers)
-from .blocks import IterativeHead  # noqa: F401
-from .necks import IterativeHeadNeck, head_layer_to_neck  # noqa: F401  (registers)
+"""Models: the backbone, its building blocks and the IterativeHead neck.
 
-__all__ = ['LiteHRNet', 'IterativeHead', 'IterativeHeadNeck', 'head_layer_to_neck']
+Importing this package registers ``litehrnet_mm.LiteHRNet`` and ``litehrnet_mm.IterativeHead``.
+"""
+from .backbones import (ARCH_SETTINGS, ArchSetting, LiteHRNet, NetworkSpec, arch_to_extra,
+                        validate_extra)
+from .necks import IterativeHeadNeck, head_layer_to_neck
+
+__all__ = ['LiteHRNet', 'ARCH_SETTINGS', 'ArchSetting', 'NetworkSpec', 'arch_to_extra',
+           'validate_extra', 'IterativeHeadNeck', 'head_layer_to_neck']

@@ -97,20 +97,56 @@ def test_with_cp_same_outputs_gradients_and_statistics(arch):
             else torch.allclose(b, plain_buffers[name], rtol=1e-4, atol=1e-6), name
 
 
-def test_with_cp_really_checkpoints(monkeypatch):
-    """with_cp routes every block through torch.utils.checkpoint."""
-    import litehrnet_mm.models.blocks.checkpoint as ckpt
-    calls = []
-    real = ckpt.checkpoint
-    monkeypatch.setattr(ckpt, 'checkpoint', lambda *a, **k: calls.append(1) or real(*a, **k))
-    model = LiteHRNet(arch='18', with_cp=True).train()
-    model(torch.randn(1, 3, 64, 64))[0].sum().backward()
-    # stem + 2 LITE blocks in each of 2 + 4 + 2 modules
-    assert len(calls) == 1 + 2 * 8
-    calls.clear()
-    with torch.no_grad():
-        model(torch.randn(1, 3, 64, 64))
-    assert not calls
+def _saved_for_backward(model, x):
+    """How many tensors autograd keeps for the backward of one training forward."""
+    count = [0]
+
+    def pack(t):
+        count[0] += 1
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        loss = model(x)[0].sum()
+    forward_count = count[0]
+    loss.backward()  # and the recomputation, if any, runs
+    return forward_count
+
+
+def test_with_cp_really_checkpoints():
+    """with_cp keeps only the blocks' inputs for backward, not their activations."""
+    x = torch.randn(1, 3, 64, 64)
+    plain = _saved_for_backward(LiteHRNet(arch='18').train(), x)
+    cp = LiteHRNet(arch='18', with_cp=True).train()
+    # the fuse layers and transitions are not checkpointed: about half is saved (1463 of 2650)
+    assert _saved_for_backward(cp, x) < 0.7 * plain
+    with torch.no_grad():  # nothing is recorded without autograd, with or without with_cp
+        cp(x)
+
+
+def test_mmposes_positional_call():
+    """MMPose's own code and tests build its class as ``LiteHRNet(extra, in_channels=3)``."""
+    from mmpose.models.backbones import LiteHRNet as MMPoseLiteHRNet
+    for arch in ('18', 'naive-18'):
+        extra = arch_to_extra(arch)
+        ours = LiteHRNet(extra, 3, None, dict(type='BN'), False, False)
+        ref = MMPoseLiteHRNet(extra, 3, None, dict(type='BN'), False, False)
+        assert list(ours.state_dict()) == list(ref.state_dict())
+        assert LiteHRNet(extra, in_channels=3).with_head
+        with torch.no_grad():
+            assert ours.eval()(torch.randn(1, 3, 64, 64))[0].shape == (1, 40 if arch == '18'
+                                                                     else 30, 16, 16)
+    assert LiteHRNet('30').spec.stages[1].num_modules == 8  # a name given first is a variant
+
+
+@pytest.mark.parametrize('first', [42, [1, 2], None.__class__])
+def test_positional_first_argument_must_be_extra_or_name(first):
+    with pytest.raises(ValueError, match='first argument must be the `extra` dict'):
+        LiteHRNet(first)
+
+
+def test_own_arguments_are_keyword_only():
+    with pytest.raises(TypeError):
+        LiteHRNet(None, 3, None, dict(type='BN'), False, False, None, '18')
 
 
 def test_norm_eval_keeps_statistics():
@@ -200,7 +236,7 @@ def _extra(**stage_changes):
 BAD = [
     (dict(arch='45'), "arch '45' is not a Lite-HRNet variant"),
     (dict(arch='18', extra=arch_to_extra('18')), 'either `arch`'),
-    (dict(extra=[1, 2]), '`extra` must be a dict'),
+    (dict(extra=[1, 2]), 'first argument must be the `extra` dict'),
     (dict(extra=dict(arch_to_extra('18'), num_stages=2)),
      r'stages_spec.num_modules` must be a list of num_stages=2'),
     (dict(extra=_extra(num_modules=(2, 4))), r'stages_spec.num_modules'),

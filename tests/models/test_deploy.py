@@ -1,28 +1,75 @@
-"""The deploy form (BatchNorm folded) and torch.compile."""
+"""The deploy form: its own modules, derived after loading, equal to the training form in eval
+mode for every variant and every part."""
 import pytest
 import torch
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from litehrnet_mm.deploy import to_deploy
 from litehrnet_mm.models import LiteHRNet
+from litehrnet_mm.models.blocks import (ConditionalChannelWeighting, FuseLayers, IterativeHead,
+                                        LiteHRModule, Stem, Transition)
 from tests.helpers import ARCHS, assert_close, randomize
+from tests.models.test_blocks import WIDTHS, branches
 
 
 @pytest.mark.parametrize('arch', ARCHS)
-def test_switch_to_deploy_keeps_outputs(arch):
-    model = randomize(LiteHRNet(arch=arch, out_indices=(0, 1, 2, 3))).eval()
+@pytest.mark.parametrize('with_head', [True, False])
+def test_switch_to_deploy_keeps_outputs(arch, with_head):
+    model = randomize(LiteHRNet(arch=arch, with_head=with_head,
+                                out_indices=(0, 1, 2, 3))).eval()
     x = torch.randn(2, 3, 96, 64)
     with torch.no_grad():
         expected = model(x)
         model.switch_to_deploy()
         actual = model(x)
     assert not any(isinstance(m, _BatchNorm) for m in model.modules())
+    assert not any(isinstance(m, (Stem, Transition, LiteHRModule, IterativeHead))
+                   for m in model.modules())
     for a, b in zip(actual, expected):
         assert_close(a, b, rel=1e-4)
     with pytest.raises(RuntimeError, match='cannot be trained'):
         model.train()
 
 
-def test_deploy_flag_folds_after_loading():
+@pytest.mark.parametrize('size', [(250, 190), (97, 65)])
+def test_deploy_form_at_odd_sizes(size):
+    model = randomize(LiteHRNet(arch='18', out_indices=(0, 1, 2, 3))).eval()
+    x = torch.randn(1, 3, *size)
+    with torch.no_grad():
+        expected = model(x)
+        model.switch_to_deploy()
+        for a, b in zip(model(x), expected):
+            assert_close(a, b, rel=1e-4)
+
+
+@pytest.mark.parametrize('make,inputs', [
+    (lambda: Stem(3, 32, 32, 1), lambda: torch.randn(2, 3, 64, 48)),
+    (lambda: Transition([40, 80], [40, 80, 160]), lambda: branches(WIDTHS[:2])),
+    (lambda: ConditionalChannelWeighting(WIDTHS, 8), lambda: branches(WIDTHS)),
+    (lambda: FuseLayers(WIDTHS), lambda: branches(WIDTHS)),
+    (lambda: LiteHRModule(WIDTHS[:3], 2, 8, 'NAIVE'), lambda: branches(WIDTHS[:3])),
+    (lambda: IterativeHead(WIDTHS), lambda: branches(WIDTHS)),
+], ids=['stem', 'transition', 'ccw', 'fuse', 'naive-module', 'head'])
+def test_each_part_has_an_equal_deploy_form(make, inputs):
+    module = randomize(make()).eval()
+    x = inputs()
+    fast = to_deploy(module)
+    assert type(fast) is not type(module)
+    with torch.no_grad():
+        expected, actual = module(x), fast(x)
+    if isinstance(expected, torch.Tensor):
+        expected, actual = [expected], [actual]
+    for a, b in zip(actual, expected):
+        assert_close(a, b, rel=1e-4)
+
+
+def test_deploy_needs_batchnorm():
+    model = LiteHRNet(arch='18', norm_cfg=dict(type='GN', num_groups=1)).eval()
+    with pytest.raises(TypeError, match='GroupNorm depends on each input'):
+        model.switch_to_deploy()
+
+
+def test_deploy_flag_switches_after_loading():
     src = randomize(LiteHRNet(arch='18')).eval()
     model = LiteHRNet(arch='18', deploy=True)
     model.load_state_dict(src.state_dict())  # the same checkpoints load: switch comes later
@@ -55,11 +102,11 @@ def test_mmposes_switch_to_deploy_reaches_the_backbone():
     assert model.backbone.deployed
 
 
-def test_torch_compile_one_block_matches_eager():
-    from litehrnet_mm.models.blocks import ConditionalChannelWeighting
-    block = randomize(ConditionalChannelWeighting([40, 80, 160], reduce_ratio=8)).eval()
-    xs = [torch.randn(1, c, 32 // 2**i, 24 // 2**i) for i, c in enumerate((40, 80, 160))]
-    compiled = torch.compile(block)
+def test_torch_compile_deploy_form_matches_eager():
+    model = randomize(LiteHRNet(arch='18')).eval()
+    x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
-        for a, b in zip(compiled(xs), block(xs)):
-            assert_close(a, b, rel=1e-4)
+        expected = model(x)[0]
+        model.switch_to_deploy()
+        compiled = torch.compile(model)
+        assert_close(compiled(x)[0], expected, rel=1e-4)

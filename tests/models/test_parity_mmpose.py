@@ -4,16 +4,13 @@ import torch
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from litehrnet_mm.models import LiteHRNet
-from tests.helpers import ARCHS, assert_close, mmpose_litehrnet, randomize
+from tests.helpers import ARCHS, assert_close, mmpose_litehrnet, randomized_pair
 
 CASES = [(arch, head) for arch in ARCHS for head in (True, False)]
 
 
 def pair(arch, with_head, **kwargs):
-    ref = randomize(mmpose_litehrnet(arch, with_head))
-    ours = LiteHRNet(arch=arch, with_head=with_head, **kwargs)
-    ours.load_state_dict(ref.state_dict(), strict=True)
-    return ref, ours
+    return randomized_pair(arch, with_head, **kwargs)
 
 
 @pytest.mark.parametrize('arch,with_head', CASES)
@@ -69,33 +66,6 @@ def test_train_step_equal(arch, with_head):
             assert torch.equal(b, ref_buffers[name]), name
 
 
-def test_fuse_quirk_is_reproduced(monkeypatch):
-    """A fuse that counts branch 0 once (the 'clean' HRNet sum) must not match MMPose."""
-    import litehrnet_mm.models.blocks.hr_module as hr_module
-    from litehrnet_mm.models.blocks.fusion import _apply
-
-    def fuse_once(layers, xs):
-        out = []
-        for i in range(len(layers)):
-            y = xs[i]
-            for j in range(len(xs)):
-                if j != i:
-                    y = y + _apply(layers[i][j], xs[j], xs[i].shape[-2:])
-            out.append(torch.relu(y))
-        return out
-
-    ref, ours = pair('18', True)
-    ref.eval()
-    ours.eval()
-    x = torch.randn(1, 3, 64, 64)
-    with torch.no_grad():
-        expected, = ref(x)
-        assert_close(ours(x)[0], expected)
-        monkeypatch.setattr(hr_module, 'fuse', fuse_once)
-        wrong, = ours(x)
-    assert not torch.allclose(wrong, expected, rtol=1e-2, atol=1e-3)
-
-
 def test_large_input_equal():
     ref, ours = pair('30', True)
     ref.eval()
@@ -105,38 +75,19 @@ def test_large_input_equal():
         assert_close(ours(x)[0], ref(x)[0])
 
 
-def test_cross_resolution_weighting_matches_at_odd_sizes():
-    """The constant-kernel pooling falls back to adaptive pooling where sizes do not divide."""
-    from mmpose.models.backbones.litehrnet import CrossResolutionWeighting as RefCRW
-
-    from litehrnet_mm.models.blocks import CrossResolutionWeighting
-    ref = randomize(RefCRW([20, 40, 80, 160], ratio=8, norm_cfg=dict(type='BN'))).eval()
-    ours = CrossResolutionWeighting([20, 40, 80, 160], ratio=8, norm_cfg=dict(type='BN'))
-    ours.load_state_dict(ref.state_dict())
-    ours.eval()
-    for h, w in [(64, 48), (63, 47), (50, 38)]:
-        xs, sh, sw = [], h, w
-        for c in (20, 40, 80, 160):
-            xs.append(torch.randn(1, c, sh, sw))
-            sh, sw = (sh + 1) // 2, (sw + 1) // 2
-        with torch.no_grad():
-            for a, b in zip(ours(xs), ref(xs)):
-                assert_close(a, b)
+def _ops(model, x):
+    """Names of the aten ops one forward runs (torch's profiler, no patching)."""
+    with torch.no_grad(), torch.profiler.profile() as prof:
+        model(x)
+    return {e.key for e in prof.key_averages()}
 
 
-def test_constant_pooling_is_used_when_sizes_divide(monkeypatch):
-    """At sizes divisible by 32 no size is read from tensors for pooling (export-clean)."""
-    import torch.nn.functional as F
-
-    def forbidden(*args, **kwargs):
-        raise AssertionError('adaptive_avg_pool2d used at a size divisible by 32')
-
-    monkeypatch.setattr(F, 'adaptive_avg_pool2d', forbidden)
+def test_constant_pooling_is_used_when_sizes_divide():
+    """At sizes divisible by 32 no size is read from tensors for pooling (export-clean); other
+    sizes fall back to adaptive pooling, which is what MMPose computes."""
     model = LiteHRNet(arch='18').eval()
-    with torch.no_grad():
-        model(torch.randn(1, 3, 64, 96))
-        with pytest.raises(AssertionError, match='adaptive_avg_pool2d'):
-            model(torch.randn(1, 3, 64, 80))  # 80 is not divisible by 32
+    assert 'aten::adaptive_avg_pool2d' not in _ops(model, torch.randn(1, 3, 64, 96))
+    assert 'aten::adaptive_avg_pool2d' in _ops(model, torch.randn(1, 3, 64, 80))
 
 
 def test_norm_layers_counted():

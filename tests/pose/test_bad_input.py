@@ -27,7 +27,7 @@ def test_missing_data_root(tmp_path):
 
 
 def test_wrong_ann_file(tmp_path):
-    from litehrnet_mm.data.synthetic_pose import make_coco_keypoints
+    from litehrnet_mm.datasets.synthetic.pose import make_coco_keypoints
     root = make_coco_keypoints(str(tmp_path / 'coco'), 2, 1)
     with pytest.raises(AssertionError, match=r'annotations/typo.json.*does not exist'):
         _build_dataset(data_root=root + '/', ann_file='annotations/typo.json')

@@ -75,7 +75,7 @@ def checkpoint(tmp_path_factory, mmpose_model):
 
 
 def _image():
-    from litehrnet_mm.data.synthetic_pose import random_figure, render
+    from litehrnet_mm.datasets.synthetic.pose import random_figure, render
     rng = np.random.default_rng(0)
     joints, unit = random_figure(rng, 192, 256)
     return render(rng, joints, unit, 192, 256)

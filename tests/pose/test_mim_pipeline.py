@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from tests.tools_loader import ROOT, load_tool
-from tests.tools_loader import run_mim as mim
+from tests.tools_loader import mim
 
 CONFIG = osp.join(ROOT, 'configs', 'body_2d_keypoint', 'topdown_heatmap', 'synthetic',
                   'td-hm_litehrnet-18_1xb16-30e_synthetic-coco-128x96.py')
@@ -111,7 +111,7 @@ def test_mim_test_refuses_a_checkpoint_of_another_model(short_run, tmp_path):
 
 
 def test_mpii_short_run_reports_pckh(tmp_path):
-    from litehrnet_mm.data.synthetic_pose import make_mpii
+    from litehrnet_mm.datasets.synthetic.pose import make_mpii
     root = make_mpii(str(tmp_path / 'mpii'), num_train=8, num_val=4) + '/'
     config = CONFIG.replace('synthetic-coco-128x96', 'synthetic-mpii-128x128')
     work_dir = str(tmp_path / 'work')

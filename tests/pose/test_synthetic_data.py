@@ -3,7 +3,7 @@ import json
 import numpy as np
 from scipy.io import loadmat
 
-from litehrnet_mm.data.synthetic_pose import COCO_NAMES, make_coco_keypoints, make_mpii
+from litehrnet_mm.datasets.synthetic.pose import COCO_NAMES, make_coco_keypoints, make_mpii
 
 
 def test_coco_annotations_are_consistent(tmp_path):

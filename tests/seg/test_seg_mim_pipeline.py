@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from tests.tools_loader import ROOT, load_tool
-from tests.tools_loader import run_mim as mim
+from tests.tools_loader import mim
 
 CONFIG = osp.join(ROOT, 'configs', 'segmentation', 'synthetic',
                   'fcn_litehrnet-18_1xb4-400_synthetic-cityscapes-256x512.py')
@@ -21,7 +21,7 @@ SHORT = ['train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
 @pytest.fixture(scope='module')
 def short_run(tmp_path_factory):
     """The segmentation demo (tools/train_seg_demo.py), 2 iterations on tiny scenes."""
-    from litehrnet_mm.data.synthetic_cityscapes import make_cityscapes
+    from litehrnet_mm.datasets.synthetic.cityscapes import make_cityscapes
     tmp = tmp_path_factory.mktemp('seg')
     root = make_cityscapes(str(tmp / 'data'), num_train=4, num_val=2, height=128, width=256)
     work_dir = str(tmp / 'work')
@@ -61,7 +61,7 @@ def test_two_process_training_on_cpu_and_mim_test(short_run, tmp_path):
 
 
 def test_mmseg_benchmark_prints_a_real_figure(short_run, tmp_path):
-    from litehrnet_mm.data.synthetic_cityscapes import make_cityscapes
+    from litehrnet_mm.datasets.synthetic.cityscapes import make_cityscapes
     root = make_cityscapes(str(tmp_path / 'bench'), num_train=1, num_val=20, height=64,
                            width=128)
     config = tmp_path / 'bench.py'

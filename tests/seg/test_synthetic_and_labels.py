@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from mmengine.registry import DefaultScope
 
-from litehrnet_mm.data.synthetic_cityscapes import USED_CLASSES, make_cityscapes
+from litehrnet_mm.datasets.synthetic.cityscapes import USED_CLASSES, make_cityscapes
 from litehrnet_mm.datasets import CheckSegLabels
 
 

@@ -1,8 +1,9 @@
 # Lite-HRNet backbone. The architecture is the one of Yu et al., "Lite-HRNet: A Lightweight
 # High-Resolution Network" (CVPR 2021) and of its reference code, HRNet/Lite-HRNet (Apache-2.0),
 # as adapted by MMPose (Apache-2.0); module names follow MMPose so its checkpoints load as they are.
+import traceback
 import warnings
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmcv.cnn import build_norm_layer
@@ -11,42 +12,58 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...registry import MODELS
-from ..blocks import IterativeHead, LiteHRModule, Stem
-from ..blocks.fusion import make_transition, run_transition
-from .arch import ARCH_SETTINGS, arch_to_extra, validate_extra
+from ..blocks import IterativeHead, LiteHRModule, Stem, Transition
+from ..utils import check_out_indices
+from .arch import NetworkSpec, arch_to_extra, min_input_size, validate_extra
+
+DEFAULT_INIT_CFG = [
+    dict(type='Normal', std=0.001, layer=['Conv2d']),
+    dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])
+]
+
+
+def _raised_by_norm_layer(error: Exception) -> bool:
+    """Whether ``error`` came from building a norm layer (e.g. GroupNorm whose group count does
+    not divide a width), as opposed to any other part of the network."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return any(f.name == 'build_norm_layer' for f in frames)
 
 
 @MODELS.register_module()
 class LiteHRNet(BaseModule):
     """Lite-HRNet backbone, for pose estimation and dense prediction.
 
+    The positional arguments are those of MMPose's ``LiteHRNet``, so code written for it
+    (``LiteHRNet(extra, in_channels=3)``) runs unchanged; the others are keyword-only.
+
     Args:
-        arch (str): A named variant: ``'18'``, ``'30'``, ``'naive-18'`` or
-            ``'wider-naive-18'``. Used when ``extra`` is not given (default ``'18'``).
-        extra (dict, optional): The OpenMMLab description of the network (``stem``,
-            ``num_stages``, ``stages_spec``, ``with_head``), as in MMPose's configs.
+        extra (dict or str, optional): The OpenMMLab description of the network (``stem``,
+            ``num_stages``, ``stages_spec``, ``with_head``), as in MMPose's configs, or the
+            name of a variant (as ``arch``). Default: ``None``, which takes ``arch``.
         in_channels (int): Image channels. Default: 3.
         conv_cfg (dict, optional): Convolution layer config.
         norm_cfg (dict): Norm layer config (``BN``, ``SyncBN``, ``GN`` where the group count
             divides every normalised width, ...). Default: ``dict(type='BN')``.
         norm_eval (bool): Keep norm layers in eval mode (frozen statistics) during training.
-        frozen_stages (int): -1 freezes nothing, 0 the stem, k the stem and the first k
-            stages with their transitions.
         with_cp (bool): Gradient checkpointing of every block (saves training memory;
             outputs, gradients and BatchNorm statistics are unchanged).
+        init_cfg (dict or list[dict], optional): MMEngine initialisation config.
+        arch (str): A named variant: ``'18'``, ``'30'``, ``'naive-18'`` or
+            ``'wider-naive-18'``. Used when ``extra`` is not given (default ``'18'``).
+        frozen_stages (int): -1 freezes nothing, 0 the stem, k the stem and the first k
+            stages with their transitions.
         with_head (bool, optional): Add the IterativeHead. ``None`` takes ``extra['with_head']``
             (True for named variants).
         out_indices (Sequence[int]): Which resolutions to return, 0 being the highest (1/4 of
             the input). Default: ``(0, )``, as MMPose's class. ``(0, 1, 2, 3)`` for dense
             prediction.
-        deploy (bool): Fold every BatchNorm into its convolution on the first forward in eval
-            mode (after the weights are loaded): the fast inference form. Same as calling
-            :meth:`switch_to_deploy` after loading. Default: False.
-        init_cfg (dict or list[dict], optional): MMEngine initialisation config.
+        deploy (bool): Switch to the inference form (:meth:`switch_to_deploy`) on the first
+            forward in eval mode, after the weights are loaded. Default: False.
         pretrained (str, optional): Deprecated; checkpoint path, same as
             ``init_cfg=dict(type='Pretrained', checkpoint=...)``.
 
     Attributes:
+        spec (NetworkSpec): The network, parsed from ``extra``.
         out_channels (list[int]): Channels of each returned map.
         out_strides (list[int]): Stride of each returned map relative to the input.
 
@@ -63,21 +80,19 @@ class LiteHRNet(BaseModule):
     """
 
     def __init__(self,
-                 arch: Optional[str] = None,
-                 extra: Optional[dict] = None,
+                 extra: Union[dict, str, None] = None,
                  in_channels: int = 3,
                  conv_cfg: Optional[dict] = None,
                  norm_cfg: dict = dict(type='BN'),
                  norm_eval: bool = False,
-                 frozen_stages: int = -1,
                  with_cp: bool = False,
+                 init_cfg: Union[dict, List[dict], None] = DEFAULT_INIT_CFG,
+                 *,
+                 arch: Optional[str] = None,
+                 frozen_stages: int = -1,
                  with_head: Optional[bool] = None,
                  out_indices: Sequence[int] = (0, ),
                  deploy: bool = False,
-                 init_cfg: Union[dict, List[dict], None] = [
-                     dict(type='Normal', std=0.001, layer=['Conv2d']),
-                     dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])
-                 ],
                  pretrained: Optional[str] = None):
         if pretrained is not None:
             if not isinstance(pretrained, str):
@@ -87,82 +102,89 @@ class LiteHRNet(BaseModule):
             init_cfg = dict(type='Pretrained', checkpoint=pretrained)
         super().__init__(init_cfg=init_cfg)
 
-        if extra is not None and arch is not None:
-            raise ValueError('give either `arch` (a named variant) or `extra` (a full '
-                             'description), not both')
-        if extra is None:
-            extra = arch_to_extra(arch if arch is not None else '18')
-        self.extra = validate_extra(extra)
-        if with_head is not None:
-            if not isinstance(with_head, bool):
-                raise ValueError(f'with_head must be True, False or None, got {with_head!r}')
-            self.extra['with_head'] = with_head
+        self.spec = self._parse_spec(extra, arch, with_head)
         if not (isinstance(in_channels, int) and in_channels >= 1):
             raise ValueError(f'in_channels must be a positive int, got {in_channels!r}')
         self._check_norm_cfg(norm_cfg)
-
-        spec = self.extra['stages_spec']
-        self.num_stages = self.extra['num_stages']
-        self.num_branches = spec['num_branches'][-1]
+        self.num_stages = len(self.spec.stages)
+        self.num_branches = self.spec.stages[-1].num_branches
         if not isinstance(frozen_stages, int) or not -1 <= frozen_stages <= self.num_stages:
             raise ValueError(f'frozen_stages must be an int from -1 (nothing frozen) to '
                              f'num_stages={self.num_stages}, got {frozen_stages!r}')
-        out_indices = tuple(out_indices) if isinstance(out_indices, (list, tuple)) \
-            else (out_indices, )
-        if not out_indices or any(not isinstance(i, int) or not 0 <= i < self.num_branches
-                                  for i in out_indices):
-            raise ValueError(f'out_indices must be ints in [0, {self.num_branches - 1}] (one '
-                             f'per resolution of the last stage), got {out_indices!r}')
+        self.out_indices = check_out_indices(out_indices, self.num_branches,
+                                             'LiteHRNet', 'one per resolution of the last stage')
 
+        self.extra = self.spec.to_extra()
         self.in_channels = in_channels
         self.conv_cfg = conv_cfg
         self.norm_cfg = norm_cfg
         self.norm_eval = norm_eval
         self.frozen_stages = frozen_stages
         self.with_cp = with_cp
-        self.with_head = self.extra['with_head']
-        self.out_indices = out_indices
+        self.with_head = self.spec.with_head
         self.deploy = bool(deploy)
         self.deployed = False
 
         try:
             channels = self._build_layers()
-        except ValueError as e:  # e.g. GroupNorm whose group count does not divide a width
+        except ValueError as e:
+            if not _raised_by_norm_layer(e):
+                raise
             raise ValueError(f'norm_cfg {norm_cfg} cannot normalise a layer of this network: '
                              f'{e}') from None
-        self.out_channels = [channels[i] for i in out_indices]
-        self.out_strides = [2**(i + 2) for i in out_indices]
+        self.out_channels = [channels[i] for i in self.out_indices]
+        self.out_strides = [2**(i + 2) for i in self.out_indices]
         self._freeze_stages()
 
+    @staticmethod
+    def _parse_spec(extra, arch, with_head) -> NetworkSpec:
+        if isinstance(extra, str):  # LiteHRNet('18'): a named variant given first
+            if arch is not None:
+                raise ValueError(f'give the variant once: extra={extra!r} and arch={arch!r}')
+            extra, arch = None, extra
+        if extra is not None and arch is not None:
+            raise ValueError('give either `arch` (a named variant) or `extra` (a full '
+                             'description), not both')
+        if extra is None:
+            if arch is not None and not isinstance(arch, str):
+                raise ValueError(f'arch must be the name of a variant (str), got {arch!r}')
+            extra = arch_to_extra(arch if arch is not None else '18')
+        elif not isinstance(extra, dict):
+            raise ValueError(f'LiteHRNet: the first argument must be the `extra` dict of '
+                             f"MMPose's configs or a variant name such as '18', got "
+                             f'{type(extra).__name__} {extra!r}')
+        spec = validate_extra(extra)
+        if with_head is not None:
+            if not isinstance(with_head, bool):
+                raise ValueError(f'with_head must be True, False or None, got {with_head!r}')
+            spec = NetworkSpec(spec.stem, spec.stages, with_head)
+        return spec
+
     def _build_layers(self) -> List[int]:
-        """Build stem, transitions, stages and head; return the output widths."""
-        spec = self.extra['stages_spec']
-        stem = self.extra['stem']
-        self.stem = Stem(self.in_channels, stem['stem_channels'], stem['out_channels'],
-                         stem['expand_ratio'], conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,
-                         with_cp=self.with_cp)
-        channels = [stem['out_channels']]
-        for i in range(self.num_stages):
-            stage_channels = spec['num_channels'][i]
-            setattr(self, f'transition{i}',
-                    make_transition(channels, stage_channels, self.conv_cfg, self.norm_cfg))
+        """Build stem, transitions, stages and head from ``self.spec``; return the output
+        widths."""
+        layer = dict(conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg)
+        stem = self.spec.stem
+        self.stem = Stem(self.in_channels, stem.stem_channels, stem.out_channels,
+                         stem.expand_ratio, with_cp=self.with_cp, **layer)
+        channels = [stem.out_channels]
+        for i, stage in enumerate(self.spec.stages):
+            setattr(self, f'transition{i}', Transition(channels, stage.channels, **layer))
             setattr(self, f'stage{i}', nn.Sequential(*[
-                LiteHRModule(stage_channels, spec['num_blocks'][i], spec['reduce_ratios'][i],
-                             spec['module_type'][i], with_fuse=spec['with_fuse'][i],
-                             conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,
-                             with_cp=self.with_cp)
-                for _ in range(spec['num_modules'][i])
+                LiteHRModule(stage.channels, stage.num_blocks, stage.reduce_ratio, stage.block,
+                             with_fuse=stage.with_fuse, with_cp=self.with_cp, **layer)
+                for _ in range(stage.num_modules)
             ]))
-            channels = stage_channels
+            channels = list(stage.channels)
         if self.with_head:
-            self.head_layer = IterativeHead(channels, norm_cfg=self.norm_cfg)
+            self.head_layer = IterativeHead(channels, **layer)
             channels = self.head_layer.out_channels
         return channels
 
     @property
     def min_input_size(self) -> int:
         """Smallest height and width: the lowest branch keeps at least one pixel at stride."""
-        return 2**(self.num_branches + 1)
+        return min_input_size(self.num_branches)
 
     @staticmethod
     def _check_norm_cfg(norm_cfg):
@@ -174,7 +196,7 @@ class LiteHRNet(BaseModule):
             raise ValueError(f'norm_cfg type {norm_cfg["type"]!r} is not a registered norm '
                              f'layer ({e})') from None
         except ValueError:
-            pass  # a width constraint (GroupNorm): checked on the real widths when building
+            pass  # a width constraint (GroupNorm): checked on the real widths
 
     def _check_input(self, x: torch.Tensor):
         if x.dim() != 4:
@@ -191,18 +213,28 @@ class LiteHRNet(BaseModule):
                              f'lowest branch has stride {self.min_input_size})')
 
     def switch_to_deploy(self, test_cfg=None) -> None:
-        """Switch to the inference form: BatchNorm folded into the convolutions.
+        """Replace the training modules by the inference form (``litehrnet_mm.deploy``).
 
         Call after loading the weights; the outputs equal the eval-mode outputs of the
-        training form. The module can no longer be trained. (``test_cfg`` is accepted because
-        MMPose's ``BasePoseEstimator.switch_to_deploy`` passes it.)
+        training form. The module can no longer be trained, and its state dict is no longer
+        the checkpoint layout. (``test_cfg`` is accepted because MMPose's
+        ``BasePoseEstimator.switch_to_deploy`` passes it.)
         """
         if self.deployed:
             return
-        from ...deploy.fold_bn import fold_batchnorm
+        from ...deploy.modules import to_deploy
         super().train(False)
-        fold_batchnorm(self)
+        for name in self._part_names():
+            setattr(self, name, to_deploy(getattr(self, name)))
         self.deployed = True
+
+    def _part_names(self) -> Iterator[str]:
+        yield 'stem'
+        for i in range(self.num_stages):
+            yield f'transition{i}'
+            yield f'stage{i}'
+        if self.with_head:
+            yield 'head_layer'
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         if self.deploy and not self.deployed and not self.training:
@@ -211,13 +243,13 @@ class LiteHRNet(BaseModule):
             self._check_input(x)
         y = [self.stem(x)]
         for i in range(self.num_stages):
-            y = run_transition(getattr(self, f'transition{i}'), y)
+            y = getattr(self, f'transition{i}')(y)
             y = getattr(self, f'stage{i}')(y)
         if self.with_head:
             y = self.head_layer(y)
         return tuple(y[i] for i in self.out_indices)
 
-    def _frozen_modules(self):
+    def _frozen_modules(self) -> Iterator[nn.Module]:
         if self.frozen_stages >= 0:
             yield self.stem
         for i in range(self.frozen_stages):
@@ -230,7 +262,7 @@ class LiteHRNet(BaseModule):
             for p in m.parameters():
                 p.requires_grad = False
 
-    def train(self, mode: bool = True):
+    def train(self, mode: bool = True) -> 'LiteHRNet':
         """Set training mode, then re-apply ``frozen_stages`` and ``norm_eval``."""
         if mode and self.deployed:
             raise RuntimeError('LiteHRNet was switched to deploy (BatchNorm folded): it cannot '
@@ -242,6 +274,3 @@ class LiteHRNet(BaseModule):
                 if isinstance(m, _BatchNorm):
                     m.eval()
         return self
-
-
-__all__ = ['LiteHRNet', 'ARCH_SETTINGS']

@@ -1,64 +1,72 @@
-"""One high-resolution module: blocks on every branch, then the cross-branch fuse."""
-from typing import List, Sequence
+"""One high-resolution module: blocks on every branch, then the exchange between branches."""
+from typing import Dict, List, Optional, Sequence, Type
 
 import torch
 from mmengine.model import BaseModule
 from torch import nn
 
 from .conditional_channel_weighting import ConditionalChannelWeighting
-from .fusion import fuse, make_fuse_layers
+from .fuse_layers import FuseLayers
 from .shuffle_unit import ShuffleUnit
 
-MODULE_TYPES = ('LITE', 'NAIVE')
+#: ``module_type`` of MMPose's ``extra`` -> the block class.
+BLOCK_TYPES: Dict[str, Type[nn.Module]] = {
+    'LITE': ConditionalChannelWeighting,
+    'NAIVE': ShuffleUnit,
+}
+
+
+class ParallelBranches(nn.ModuleList):
+    """``self[i]`` runs on branch i alone (the NAIVE blocks, one chain per branch)."""
+
+    def forward(self, x: List[torch.Tensor]) -> List[torch.Tensor]:
+        return [branch(s) for branch, s in zip(self, x)]
+
+
+def _lite_blocks(channels, num_blocks, reduce_ratio, **layer) -> nn.Module:
+    """LITE: each block spans all branches (its cross-resolution weighting mixes them)."""
+    return nn.Sequential(*[ConditionalChannelWeighting(channels, reduce_ratio, **layer)
+                           for _ in range(num_blocks)])
+
+
+def _naive_blocks(channels, num_blocks, reduce_ratio, **layer) -> nn.Module:
+    """NAIVE: a chain of shuffle units per branch (``reduce_ratio`` unused)."""
+    return ParallelBranches([nn.Sequential(*[ShuffleUnit(c, **layer) for _ in range(num_blocks)])
+                             for c in channels])
+
+
+_BUILD_BLOCKS = {'LITE': _lite_blocks, 'NAIVE': _naive_blocks}
 
 
 class LiteHRModule(BaseModule):
-    """A Lite-HRNet module over ``len(in_channels)`` parallel branches.
+    """A Lite-HRNet module over ``len(channels)`` parallel branches.
 
-    LITE: ``num_blocks`` conditional channel weighting blocks, each across all branches.
-    NAIVE: ``num_blocks`` shuffle units per branch. Then, with ``with_fuse``, every output
-    branch sums all input branches resampled to its resolution (HRNet's exchange unit).
+    ``num_blocks`` blocks of ``block`` type (LITE: conditional channel weighting across all
+    branches; NAIVE: shuffle units per branch), then, with ``with_fuse``, every output branch
+    sums all input branches resampled to its resolution (HRNet's exchange unit).
 
     Args:
-        in_channels (Sequence[int]): Channels of each branch.
+        channels (Sequence[int]): Channels of each branch.
         num_blocks (int): Blocks per module.
         reduce_ratio (int): Reduction ratio of the cross-resolution weighting (LITE).
-        module_type (str): ``'LITE'`` or ``'NAIVE'``.
+        block (str): ``'LITE'`` or ``'NAIVE'`` (MMPose's ``module_type``).
         with_fuse (bool): Exchange information between branches.
+        conv_cfg, norm_cfg (dict): OpenMMLab layer configs.
+        with_cp (bool): Gradient checkpointing of every block.
     """
 
-    def __init__(self, in_channels: Sequence[int], num_blocks: int, reduce_ratio: int,
-                 module_type: str, with_fuse: bool = True, conv_cfg=None,
-                 norm_cfg=dict(type='BN'), with_cp=False, init_cfg=None):
+    def __init__(self, channels: Sequence[int], num_blocks: int, reduce_ratio: int,
+                 block: str, with_fuse: bool = True, conv_cfg: Optional[dict] = None,
+                 norm_cfg: dict = dict(type='BN'), with_cp: bool = False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
-        self.in_channels = list(in_channels)
-        self.num_branches = len(in_channels)
-        self.module_type = module_type.upper()
-        self.with_fuse = with_fuse
-        if self.module_type == 'LITE':
-            self.layers = nn.Sequential(*[
-                ConditionalChannelWeighting(self.in_channels, reduce_ratio, conv_cfg=conv_cfg,
-                                            norm_cfg=norm_cfg, with_cp=with_cp)
-                for _ in range(num_blocks)
-            ])
-        elif self.module_type == 'NAIVE':
-            self.layers = nn.ModuleList([
-                nn.Sequential(*[
-                    ShuffleUnit(c, conv_cfg=conv_cfg, norm_cfg=norm_cfg, with_cp=with_cp)
-                    for _ in range(num_blocks)
-                ]) for c in self.in_channels
-            ])
-        else:
-            raise ValueError(f'module_type must be one of {MODULE_TYPES}, got {module_type!r}')
-        if with_fuse and self.num_branches > 1:
-            self.fuse_layers = make_fuse_layers(self.in_channels, conv_cfg, norm_cfg)
-            self.relu = nn.ReLU()
+        if block not in _BUILD_BLOCKS:
+            raise ValueError(f'block must be one of {tuple(_BUILD_BLOCKS)}, got {block!r}')
+        self.channels = list(channels)
+        self.layers = _BUILD_BLOCKS[block](self.channels, num_blocks, reduce_ratio,
+                                           conv_cfg=conv_cfg, norm_cfg=norm_cfg,
+                                           with_cp=with_cp)
+        self.fuse_layers = FuseLayers(self.channels, conv_cfg, norm_cfg) \
+            if with_fuse and len(self.channels) > 1 else nn.Identity()
 
     def forward(self, x: List[torch.Tensor]) -> List[torch.Tensor]:
-        if self.module_type == 'LITE':
-            out = self.layers(list(x))
-        else:
-            out = [branch(s) for branch, s in zip(self.layers, x)]
-        if self.with_fuse and self.num_branches > 1:
-            out = fuse(self.fuse_layers, out)
-        return out
+        return self.fuse_layers(self.layers(list(x)))

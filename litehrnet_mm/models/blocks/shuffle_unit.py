@@ -1,11 +1,13 @@
 """The NAIVE block of Lite-HRNet: a stride-1 ShuffleNetV2 unit."""
+from typing import Optional, Sequence
+
 import torch
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from torch import nn
 
 from .channel_shuffle import channel_shuffle, split_halves
-from .checkpoint import checkpointed, use_checkpoint
+from .grad_checkpoint import run_maybe_checkpointed
 
 
 class ShuffleUnit(BaseModule):
@@ -16,26 +18,34 @@ class ShuffleUnit(BaseModule):
 
     Args:
         channels (int): Input and output channels (even).
-        conv_cfg, norm_cfg, act_cfg (dict): OpenMMLab layer configs.
+        conv_cfg, norm_cfg (dict): OpenMMLab layer configs.
         with_cp (bool): Gradient checkpointing.
     """
 
-    def __init__(self, channels: int, conv_cfg=None, norm_cfg=dict(type='BN'),
-                 act_cfg=dict(type='ReLU'), with_cp=False, init_cfg=None):
+    #: Narrowest branch: the unit splits channels in halves.
+    min_channels = 2
+    channels_rule = 'blocks split channels in halves'
+
+    @staticmethod
+    def max_reduce_ratio(channels: Sequence[int]) -> float:
+        """The NAIVE block has no reduction: any ratio is accepted (and unused)."""
+        return float('inf')
+
+    def __init__(self, channels: int, conv_cfg: Optional[dict] = None,
+                 norm_cfg: dict = dict(type='BN'), with_cp: bool = False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         self.with_cp = with_cp
         half = channels // 2
         layer = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg)
+        relu = dict(type='ReLU')
         self.branch2 = nn.Sequential(
-            ConvModule(half, half, 1, act_cfg=act_cfg, **layer),
+            ConvModule(half, half, 1, act_cfg=relu, **layer),
             ConvModule(half, half, 3, padding=1, groups=half, act_cfg=None, **layer),
-            ConvModule(half, half, 1, act_cfg=act_cfg, **layer))
+            ConvModule(half, half, 1, act_cfg=relu, **layer))
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        x1, x2 = split_halves(x)
-        return channel_shuffle(torch.cat([x1, self.branch2(x2)], dim=1), 2)
+        kept, transformed = split_halves(x)
+        return channel_shuffle(torch.cat([kept, self.branch2(transformed)], dim=1), 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if use_checkpoint(self.with_cp):
-            return checkpointed(self, self._forward, x)
-        return self._forward(x)
+        return run_maybe_checkpointed(self, self.with_cp, self._forward, x)

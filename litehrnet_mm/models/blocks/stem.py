@@ -1,11 +1,13 @@
 """The Lite-HRNet stem: a stride-2 conv, then a stride-2 ShuffleNetV2-style two-way unit."""
+from typing import Optional
+
 import torch
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from torch import nn
 
 from .channel_shuffle import channel_shuffle, split_halves
-from .checkpoint import checkpointed, use_checkpoint
+from .grad_checkpoint import run_maybe_checkpointed
 
 
 class Stem(BaseModule):
@@ -25,8 +27,9 @@ class Stem(BaseModule):
         with_cp (bool): Gradient checkpointing.
     """
 
-    def __init__(self, in_channels, stem_channels, out_channels, expand_ratio,
-                 conv_cfg=None, norm_cfg=dict(type='BN'), with_cp=False, init_cfg=None):
+    def __init__(self, in_channels: int, stem_channels: int, out_channels: int,
+                 expand_ratio: float, conv_cfg: Optional[dict] = None,
+                 norm_cfg: dict = dict(type='BN'), with_cp: bool = False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         self.in_channels = in_channels
         self.out_channels = out_channels
@@ -62,6 +65,4 @@ class Stem(BaseModule):
         return channel_shuffle(torch.cat([self.branch1(x1), x2], dim=1), 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if use_checkpoint(self.with_cp):
-            return checkpointed(self, self._forward, x)
-        return self._forward(x)
+        return run_maybe_checkpointed(self, self.with_cp, self._forward, x)

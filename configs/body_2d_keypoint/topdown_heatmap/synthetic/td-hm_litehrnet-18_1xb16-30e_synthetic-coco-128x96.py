@@ -1,7 +1,7 @@
-# Lite-HRNet-18 on the bundled synthetic COCO-format figures (litehrnet_mm.data.synthetic_pose).
+# Lite-HRNet-18 on the bundled synthetic COCO-format figures (litehrnet_mm.datasets.synthetic.pose).
 # The README's main job: a few minutes on 2 CPU cores. The model is the COCO config's; the input
 # is smaller (128x96), the schedule short. Also the config the tests train for a few iterations.
-# Data: python -m litehrnet_mm.data.synthetic_pose --out data/synthetic_pose
+# Data: python -m litehrnet_mm.datasets.synthetic.pose --out data/synthetic_pose
 _base_ = ['../coco/td-hm_litehrnet-18_8xb64-210e_coco-256x192.py']
 
 # trains with 1 process, or with several through `--launcher pytorch`, also without CUDA

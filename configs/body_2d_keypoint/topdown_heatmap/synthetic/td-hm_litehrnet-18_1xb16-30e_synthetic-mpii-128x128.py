@@ -1,6 +1,6 @@
-# Lite-HRNet-18 on the bundled synthetic MPII-format figures (litehrnet_mm.data.synthetic_pose),
+# Lite-HRNet-18 on the bundled synthetic MPII-format figures (litehrnet_mm.datasets.synthetic.pose),
 # evaluated with MMPose's MpiiPCKAccuracy (PCKh with the generated head boxes).
-# Data: python -m litehrnet_mm.data.synthetic_pose --out data/synthetic_pose
+# Data: python -m litehrnet_mm.datasets.synthetic.pose --out data/synthetic_pose
 _base_ = ['../mpii/td-hm_litehrnet-18_8xb32-210e_mpii-256x256.py']
 
 # trains with 1 process, or with several through `--launcher pytorch`, also without CUDA

@@ -1,4 +1,4 @@
-"""Gradient checkpointing that is exact for BatchNorm.
+"""Gradient checkpointing (``with_cp``) that is exact for BatchNorm.
 
 Checkpointing runs a block's forward a second time during backward. A plain
 ``torch.utils.checkpoint`` would then update every BatchNorm's running statistics twice per
@@ -6,6 +6,7 @@ step; here the recomputation runs with those updates switched off, so ``with_cp=
 same outputs, gradients and running statistics as ``with_cp=False``.
 """
 import contextlib
+from typing import Callable
 
 import torch
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -27,19 +28,17 @@ def _frozen_running_stats(module: torch.nn.Module):
             m.num_batches_tracked.copy_(tracked)
 
 
-def checkpointed(module: torch.nn.Module, fn, *inputs):
-    """Run ``fn(*inputs)`` (a forward of ``module``) under gradient checkpointing."""
+def run_maybe_checkpointed(module: torch.nn.Module, with_cp: bool, fn: Callable, *inputs):
+    """``fn(*inputs)`` (the forward of ``module``), under gradient checkpointing when
+    ``with_cp`` is set and autograd records (otherwise there is no memory to save).
+
+    Non-reentrant checkpointing keeps the gradients of the parameters inside even when no
+    input requires grad (the image entering the stem), so inputs need not be checked.
+    """
+    if not (with_cp and torch.is_grad_enabled()):
+        return fn(*inputs)
     return checkpoint(
         fn,
         *inputs,
         use_reentrant=False,
         context_fn=lambda: (contextlib.nullcontext(), _frozen_running_stats(module)))
-
-
-def use_checkpoint(with_cp: bool) -> bool:
-    """Checkpoint only when it can save memory: while autograd records.
-
-    Non-reentrant checkpointing also keeps gradients of the parameters inside when no input
-    requires grad (the image entering the stem), so inputs need not be checked.
-    """
-    return with_cp and torch.is_grad_enabled()

@@ -11,7 +11,7 @@ trivially separable by colour alone. Written as MMSeg's ``CityscapesDataset`` re
 with Cityscapes train ids (0 road, 1 sidewalk, 2 building, 5 pole, 7 traffic sign,
 8 vegetation, 10 sky, 11 person, 13 car; 255 unlabelled).
 
-    python -m litehrnet_mm.data.synthetic_cityscapes --out data/synthetic_cityscapes
+    python -m litehrnet_mm.datasets.synthetic.cityscapes --out data/synthetic_cityscapes
 """
 import argparse
 import os

@@ -7,7 +7,7 @@ right share a colour, so horizontal flipping stays consistent); in the other hal
 geometry of the limbs tells them apart. A model learns it in minutes on a CPU, and the
 annotations are exact.
 
-    python -m litehrnet_mm.data.synthetic_pose --out data/synthetic_pose
+    python -m litehrnet_mm.datasets.synthetic.pose --out data/synthetic_pose
 """
 import argparse
 import json

@@ -1,1 +1,0 @@
-"""Small datasets that the project generates (no downloads): see synthetic_pose."""

@@ -1,0 +1,3 @@
+from .check_seg_labels import CheckSegLabels
+
+__all__ = ['CheckSegLabels']
