@@ -4,124 +4,103 @@
 IterativeHead) by :func:`to_deploy` of it. Every module here computes exactly what its training
 counterpart computes in eval mode, reformulated for fewer and cheaper operations:
 
-- every BatchNorm is folded into the convolution before it;
-- concat + channel shuffle is one copy (``torch.stack(..., 2)``);
+- every BatchNorm is folded into the convolution before it, and activations are part of the
+  convolution layer (:class:`~litehrnet_mm.deploy.layers.FoldedConv`);
+- concat + channel shuffle is one copy (:func:`~litehrnet_mm.deploy.layers.interleave`);
 - the spatial weightings (squeeze-excitation on 1x1 maps) of all branches of a block run as two
   matrix products with block-diagonal weights, instead of two 1x1 convolutions per branch;
 - in the fuse layers, the path that the reference runs twice (the fuse quirk) has its last
-  convolution's weights doubled, and the 1x1 convolutions that read the same branch on their
-  way up are one convolution;
-- additions accumulate in place.
+  convolution's weights doubled, the 1x1 convolutions that read one branch on their way up are
+  one convolution with stacked outputs (nearest upsampling commutes with them), and in eager
+  mode each output accumulates in place, its 1x1 convolutions adding into it directly.
 
-Outputs equal the training form's within float rounding (summation order). The modules hold
-plain ``Conv2d``/``Linear`` layers, so they export to ONNX and compile like the training form.
+Each layer has plain-op and eager-kernel implementations (see ``layers.py``); the backbone
+feeds its deploy form channels-last tensors in eager mode, which selects the eager kernels.
+Outputs equal the training form's within float rounding (summation order).
 """
-from typing import List, Optional, Sequence
+from typing import List, Sequence
 
 import torch
-import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from torch import nn
 
-from ..models.blocks import (ConditionalChannelWeighting, DownsamplePath, FuseLayers,
-                             IterativeHead, LiteHRModule, ParallelBranches, SeparableConvNorm,
-                             ShuffleUnit, Stem, Transition, UpsamplePath, channel_shuffle,
-                             split_halves)
+from ..models.blocks import (ConditionalChannelWeighting, FuseLayers, IterativeHead,
+                             LiteHRModule, ParallelBranches, SeparableConvNorm, ShuffleUnit, Stem,
+                             Transition, channel_shuffle, split_halves)
 from ..models.blocks.resample import pool_to, upsample_to
-from .fold import conv_from, fold_conv_module, fold_conv_norm
+from .fold import fold_conv_module, fold_conv_norm
+from .layers import (FoldedConv, add_upsampled_, from_pixels, interleave, mul_upsampled,
+                     pixels, upsample_nearest, use_eager_kernels)
+
+_ACT_NAMES = {nn.ReLU: 'relu', nn.Sigmoid: 'sigmoid'}
+
+
+def from_conv_module(m: ConvModule, where: str) -> FoldedConv:
+    """The :class:`FoldedConv` of an mmcv ``ConvModule`` (conv, BatchNorm, activation)."""
+    act = None
+    if m.with_activation:
+        act = _ACT_NAMES.get(type(m.activate))
+        if act is None:
+            raise TypeError(f'{where}: no deploy form for activation '
+                            f'{type(m.activate).__name__}')
+    weight, bias = fold_conv_module(m, where)
+    c = m.conv
+    return FoldedConv(weight, bias, c.stride[0], c.padding[0], c.groups, act)
 
 
 def shuffle_concat(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``channel_shuffle(torch.cat([a, b], 1), 2)`` in one copy when the halves are equal."""
+    """``channel_shuffle(torch.cat([a, b], 1), 2)``, in one copy for equal halves."""
     if a.shape[1] == b.shape[1]:
-        return torch.stack([a, b], 2).flatten(1, 2)
+        return interleave(a, b)
     return channel_shuffle(torch.cat([a, b], 1), 2)
 
 
-class ConvAct(nn.Module):
-    """A convolution (BatchNorm folded in) followed by ``act``: None, 'relu' or 'sigmoid'."""
+class Separable(nn.Module):
+    """Depthwise 3x3 conv then 1x1 conv, BatchNorms folded (ReLU or not after the 1x1)."""
 
-    def __init__(self, conv: nn.Conv2d, act: Optional[str] = None):
+    def __init__(self, m: SeparableConvNorm, scale: float = 1.0, where: str = 'separable'):
         super().__init__()
-        if act not in (None, 'relu', 'sigmoid'):
-            raise ValueError(f'act must be None, relu or sigmoid, got {act!r}')
-        self.conv = conv
-        self.act = act
-
-    @classmethod
-    def from_conv_module(cls, m: ConvModule, where: str = 'ConvModule') -> 'ConvAct':
-        act = None
-        if m.with_activation:
-            act = {nn.ReLU: 'relu', nn.Sigmoid: 'sigmoid'}.get(type(m.activate))
-            if act is None:
-                raise TypeError(f'{where}: no deploy form for activation '
-                                f'{type(m.activate).__name__}')
-        weight, bias = fold_conv_module(m, where)
-        c = m.conv
-        return cls(conv_from(weight, bias, c.stride, c.padding, c.groups), act)
+        if scale <= 0:  # a positive scale commutes with the ReLU
+            raise ValueError(f'scale must be positive, got {scale}')
+        dw, pw = m[0], m[2]
+        w, b = fold_conv_norm(dw, m[1], f'{where} depthwise conv')
+        self.depthwise = FoldedConv(w, b, dw.stride[0], dw.padding[0], dw.groups)
+        w, b = fold_conv_norm(pw, m[3], f'{where} 1x1 conv')
+        self.pointwise = FoldedConv(w * scale, b * scale, act='relu' if len(m) > 4 else None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.conv(x)
-        if self.act == 'relu':
-            return torch.relu(y)
-        if self.act == 'sigmoid':
-            return torch.sigmoid(y)
-        return y
-
-    def extra_repr(self) -> str:
-        return f'act={self.act}'
-
-
-class Separable(nn.Sequential):
-    """Depthwise 3x3 conv then 1x1 conv (BatchNorms folded), ReLU or not."""
-
-    @classmethod
-    def from_training(cls, m: SeparableConvNorm, scale: float = 1.0) -> 'Separable':
-        """``scale`` (> 0) multiplies the output; it is folded into the 1x1 conv (a ReLU after
-        it commutes with a positive scale)."""
-        if scale <= 0:
-            raise ValueError(f'scale must be positive, got {scale}')
-        dw, dw_norm, pw, pw_norm = m[0], m[1], m[2], m[3]
-        w, b = fold_conv_norm(dw, dw_norm, 'separable depthwise conv')
-        layers = [conv_from(w, b, dw.stride, dw.padding, dw.groups)]
-        w, b = fold_conv_norm(pw, pw_norm, 'separable 1x1 conv')
-        layers.append(conv_from(w * scale, b * scale))
-        if len(m) > 4:
-            layers.append(nn.ReLU())
-        return cls(*layers)
+        return self.pointwise(self.depthwise(x))
 
 
 class DeployStem(nn.Module):
-    """:class:`~litehrnet_mm.models.blocks.Stem` with BatchNorms folded."""
+    """:class:`~litehrnet_mm.models.blocks.Stem` in deploy form."""
 
     def __init__(self, stem: Stem):
         super().__init__()
-        convert = ConvAct.from_conv_module
-        self.conv1 = convert(stem.conv1, 'stem.conv1')
-        self.branch1 = nn.Sequential(*[convert(m, 'stem.branch1') for m in stem.branch1])
-        self.branch2 = nn.Sequential(convert(stem.expand_conv, 'stem.expand_conv'),
-                                     convert(stem.depthwise_conv, 'stem.depthwise_conv'),
-                                     convert(stem.linear_conv, 'stem.linear_conv'))
+        self.conv1 = from_conv_module(stem.conv1, 'stem.conv1')
+        self.branch1 = nn.Sequential(*[from_conv_module(m, 'stem.branch1') for m in stem.branch1])
+        self.branch2 = nn.Sequential(from_conv_module(stem.expand_conv, 'stem.expand_conv'),
+                                     from_conv_module(stem.depthwise_conv, 'stem.depthwise_conv'),
+                                     from_conv_module(stem.linear_conv, 'stem.linear_conv'))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.conv1(x)
-        a, b = split_halves(x)
+        a, b = split_halves(self.conv1(x))
         return shuffle_concat(self.branch1(a), self.branch2(b))
 
 
-def _deploy_chain(m: nn.Module) -> nn.Module:
+def _chain(m: nn.Module, where: str) -> nn.Module:
     if isinstance(m, nn.Identity):
         return m
     if isinstance(m, SeparableConvNorm):
-        return Separable.from_training(m)
-    return nn.Sequential(*[Separable.from_training(link) for link in m])
+        return Separable(m, where=where)
+    return nn.Sequential(*[Separable(link, where=where) for link in m])
 
 
 class DeployTransition(nn.ModuleList):
-    """:class:`~litehrnet_mm.models.blocks.Transition` with BatchNorms folded."""
+    """:class:`~litehrnet_mm.models.blocks.Transition` in deploy form."""
 
     def __init__(self, transition: Transition):
-        super().__init__([_deploy_chain(m) for m in transition])
+        super().__init__([_chain(m, f'transition[{i}]') for i, m in enumerate(transition)])
 
     def forward(self, x: List[torch.Tensor]) -> List[torch.Tensor]:
         last = len(x) - 1
@@ -129,28 +108,29 @@ class DeployTransition(nn.ModuleList):
 
 
 def _block_diagonal_linear(convs: Sequence[ConvModule]) -> nn.Linear:
-    """One Linear layer doing the 1x1 convs of ``convs`` (each on its own input slice)."""
+    """One Linear layer doing the 1x1 convs of ``convs``, each on its own slice of the input."""
     weights, biases = zip(*[fold_conv_module(c, 'spatial weighting') for c in convs])
     weight = torch.block_diag(*[w[:, :, 0, 0] for w in weights])
     linear = nn.Linear(weight.shape[1], weight.shape[0]).to(weight)
     with torch.no_grad():
         linear.weight.copy_(weight)
         linear.bias.copy_(torch.cat(biases))
+    linear.requires_grad_(False)
     return linear
 
 
 class DeployConditionalChannelWeighting(nn.Module):
-    """:class:`~litehrnet_mm.models.blocks.ConditionalChannelWeighting`, with BatchNorms
-    folded and the spatial weightings of all branches batched into two matrix products."""
+    """:class:`~litehrnet_mm.models.blocks.ConditionalChannelWeighting` in deploy form; the
+    spatial weightings of all branches are two matrix products."""
 
     def __init__(self, block: ConditionalChannelWeighting):
         super().__init__()
         crw = block.cross_resolution_weighting
         self.channels = list(crw.channels)
-        self.crw1 = ConvAct.from_conv_module(crw.conv1, 'cross_resolution_weighting.conv1')
-        self.crw2 = ConvAct.from_conv_module(crw.conv2, 'cross_resolution_weighting.conv2')
+        self.crw1 = from_conv_module(crw.conv1, 'cross_resolution_weighting.conv1')
+        self.crw2 = from_conv_module(crw.conv2, 'cross_resolution_weighting.conv2')
         self.depthwise_convs = nn.ModuleList(
-            [ConvAct.from_conv_module(m, 'depthwise_convs') for m in block.depthwise_convs])
+            [from_conv_module(m, 'depthwise_convs') for m in block.depthwise_convs])
         self.se1 = _block_diagonal_linear([sw.conv1 for sw in block.spatial_weighting])
         self.se2 = _block_diagonal_linear([sw.conv2 for sw in block.spatial_weighting])
 
@@ -161,29 +141,29 @@ class DeployConditionalChannelWeighting(nn.Module):
         pooled = [pool_to(s, smallest, 2**(last - i)) for i, s in enumerate(weighted)]
         crw = self.crw2(self.crw1(torch.cat(pooled, dim=1)))
         weighted = [
-            dw(s * upsample_to(w, s.shape[-2:], 2**(last - i), mode='nearest'))
+            dw(mul_upsampled(s, w, 2**(last - i)))
             for i, (s, w, dw) in enumerate(
                 zip(weighted, torch.split(crw, self.channels, dim=1), self.depthwise_convs))
         ]
         means = torch.cat([s.mean((2, 3)) for s in weighted], dim=1)
         se = torch.sigmoid(self.se2(torch.relu(self.se1(means))))
         return [
-            shuffle_concat(k, s * w[:, :, None, None])
+            interleave(k, s * w[:, :, None, None])
             for k, s, w in zip(kept, weighted, torch.split(se, self.channels, dim=1))
         ]
 
 
 class DeployShuffleUnit(nn.Module):
-    """:class:`~litehrnet_mm.models.blocks.ShuffleUnit` with BatchNorms folded."""
+    """:class:`~litehrnet_mm.models.blocks.ShuffleUnit` in deploy form."""
 
     def __init__(self, unit: ShuffleUnit):
         super().__init__()
         self.branch2 = nn.Sequential(
-            *[ConvAct.from_conv_module(m, 'shuffle unit') for m in unit.branch2])
+            *[from_conv_module(m, 'shuffle unit') for m in unit.branch2])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         kept, transformed = split_halves(x)
-        return shuffle_concat(kept, self.branch2(transformed))
+        return interleave(kept, self.branch2(transformed))
 
 
 class DeployFuseLayers(nn.Module):
@@ -192,45 +172,45 @@ class DeployFuseLayers(nn.Module):
 
     Output 0 is ``relu(z0)``, ``z0 = 2 x0 + sum_j up_0j(x_j)``; output i > 0 sums ``2
     down_i0(z0)`` (the doubling is in the last 1x1 conv of that path), ``x_i`` and the other
-    branches' paths. The upsampling paths from one source branch j to every i < j share one
-    1x1 convolution with stacked outputs (nearest upsampling commutes with it).
+    branches' paths. ``up[j - 1]`` is the 1x1 conv of every upsampling path that starts from
+    branch j, its outputs stacked for targets 0 .. j-1.
     """
 
     def __init__(self, fuse: FuseLayers):
         super().__init__()
         n = len(fuse)
         self.channels = list(fuse.channels)
-        self.num_branches = n
-        # up[j - 1]: the merged 1x1 conv of source j, outputs for targets 0 .. j-1
-        up = []
+        self.up = nn.ModuleList()
         for j in range(1, n):
-            paths: List[UpsamplePath] = [fuse[i][j] for i in range(j)]
-            folded = [fold_conv_norm(p[0], p[1], f'fuse_layers.{i}.{j}')
-                      for i, p in enumerate(paths)]
-            up.append(conv_from(torch.cat([w for w, _ in folded]),
-                                torch.cat([b for _, b in folded])))
-        self.up = nn.ModuleList(up)
-        # down[i][j] for j < i (the last link of down[i][0] scaled by 2: the fuse quirk)
+            folded = [fold_conv_norm(fuse[i][j][0], fuse[i][j][1], f'fuse_layers.{i}.{j}')
+                      for i in range(j)]
+            self.up.append(FoldedConv(torch.cat([w for w, _ in folded]),
+                                      torch.cat([b for _, b in folded])))
         self.down = nn.ModuleList([
-            nn.ModuleList([self._down(fuse[i][j], 2.0 if j == 0 else 1.0) for j in range(i)])
-            for i in range(n)
+            nn.ModuleList([
+                nn.Sequential(*[
+                    Separable(link, 2.0 if j == 0 and k == len(fuse[i][j]) - 1 else 1.0,
+                              f'fuse_layers.{i}.{j}') for k, link in enumerate(fuse[i][j])
+                ]) for j in range(i)
+            ]) for i in range(n)
         ])
-
-    @staticmethod
-    def _down(path: DownsamplePath, scale: float) -> nn.Sequential:
-        links = [Separable.from_training(link) for link in path]
-        links[-1] = Separable.from_training(path[-1], scale=scale)
-        return nn.Sequential(*links)
+        # eager mode adds the last 1x1 convs of the paths into output i without their
+        # biases, and their sum once
+        for i in range(n):
+            bias = sum((path[-1].pointwise.bias for path in self.down[i]),
+                       torch.zeros(self.channels[i]))
+            self.register_buffer(f'down_bias{i}', bias, persistent=False)
 
     def forward(self, x: List[torch.Tensor]) -> List[torch.Tensor]:
-        n = self.num_branches
+        if use_eager_kernels(x[0]):
+            return self._eager(x)
+        n = len(x)
         sizes = [s.shape[-2:] for s in x]
-        # up_from[j][i]: branch j's 1x1 conv output for target i (before upsampling)
-        up_from = [None] + [torch.split(conv(x[j]), self.channels[:j], dim=1)
-                            for j, conv in zip(range(1, n), self.up)]
-        z0 = x[0] * 2
+        ups = [()] + [torch.split(conv(x[j]), self.channels[:j], dim=1)
+                      for j, conv in zip(range(1, n), self.up)]
+        z0 = x[0] + x[0]
         for j in range(1, n):
-            z0 = z0 + upsample_to(up_from[j][0], sizes[0], 2**j)
+            z0 = z0 + upsample_nearest(ups[j][0], sizes[0], 2**j)
         out = [torch.relu(z0)]
         for i in range(1, n):
             y = self.down[i][0](z0)
@@ -240,13 +220,43 @@ class DeployFuseLayers(nn.Module):
                 elif j < i:
                     y = y + self.down[i][j](x[j])
                 else:
-                    y = y + upsample_to(up_from[j][i], sizes[i], 2**(j - i))
+                    y = y + upsample_nearest(ups[j][i], sizes[i], 2**(j - i))
             out.append(torch.relu(y))
+        return out
+
+    @staticmethod
+    def _to_last_pointwise(path: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+        """Run a downsampling path up to (not including) its last 1x1 conv."""
+        for link in path[:-1]:
+            x = link(x)
+        return path[-1].depthwise(x)
+
+    def _eager(self, x: List[torch.Tensor]) -> List[torch.Tensor]:
+        n = len(x)
+        ups = [()] + [torch.split(conv(x[j]), self.channels[:j], dim=1)
+                      for j, conv in zip(range(1, n), self.up)]
+        z0 = x[0] * 2
+        for j in range(1, n):
+            add_upsampled_(z0, ups[j][0], 2**j)
+        from_z0 = [None] + [self._to_last_pointwise(self.down[i][0], z0) for i in range(1, n)]
+        out = [z0.relu_()]  # z0 is read only through from_z0 from here on
+        for i in range(1, n):
+            last = self.down[i][0][-1].pointwise
+            acc = from_pixels(
+                torch.addmm(getattr(self, f'down_bias{i}'), pixels(from_z0[i]),
+                            last.weight[:, :, 0, 0].t()), from_z0[i], self.channels[i])
+            for j in range(1, i):
+                path = self.down[i][j]
+                path[-1].pointwise.eager_accumulate(acc, self._to_last_pointwise(path, x[j]))
+            acc.add_(x[i])
+            for j in range(i + 1, n):
+                add_upsampled_(acc, ups[j][i], 2**(j - i))
+            out.append(acc.relu_())
         return out
 
 
 class DeployLiteHRModule(nn.Module):
-    """:class:`~litehrnet_mm.models.blocks.LiteHRModule` in its deploy form."""
+    """:class:`~litehrnet_mm.models.blocks.LiteHRModule` in deploy form."""
 
     def __init__(self, module: LiteHRModule):
         super().__init__()
@@ -258,13 +268,13 @@ class DeployLiteHRModule(nn.Module):
 
 
 class DeployIterativeHead(nn.Module):
-    """:class:`~litehrnet_mm.models.blocks.IterativeHead` with BatchNorms folded."""
+    """:class:`~litehrnet_mm.models.blocks.IterativeHead` in deploy form."""
 
     def __init__(self, head: IterativeHead):
         super().__init__()
         self.projects = nn.ModuleList([
-            nn.Sequential(ConvAct.from_conv_module(p.depthwise_conv, 'head depthwise conv'),
-                          ConvAct.from_conv_module(p.pointwise_conv, 'head pointwise conv'))
+            nn.Sequential(from_conv_module(p.depthwise_conv, 'head depthwise conv'),
+                          from_conv_module(p.pointwise_conv, 'head pointwise conv'))
             for p in head.projects
         ])
 

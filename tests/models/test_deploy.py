@@ -50,13 +50,20 @@ def test_deploy_form_at_odd_sizes(size):
     (lambda: LiteHRModule(WIDTHS[:3], 2, 8, 'NAIVE'), lambda: branches(WIDTHS[:3])),
     (lambda: IterativeHead(WIDTHS), lambda: branches(WIDTHS)),
 ], ids=['stem', 'transition', 'ccw', 'fuse', 'naive-module', 'head'])
-def test_each_part_has_an_equal_deploy_form(make, inputs):
+@pytest.mark.parametrize('kernels', ['plain ops', 'eager kernels'])
+def test_each_part_has_an_equal_deploy_form(make, inputs, kernels):
+    """Both implementations: plain ops (what export and compile see) on contiguous inputs,
+    the eager kernels on channels-last inputs."""
     module = randomize(make()).eval()
     x = inputs()
     fast = to_deploy(module)
     assert type(fast) is not type(module)
+    fast_x = x
+    if kernels == 'eager kernels':
+        cl = lambda t: t.contiguous(memory_format=torch.channels_last)  # noqa: E731
+        fast_x = cl(x) if isinstance(x, torch.Tensor) else [cl(t) for t in x]
     with torch.no_grad():
-        expected, actual = module(x), fast(x)
+        expected, actual = module(x), fast(fast_x)
     if isinstance(expected, torch.Tensor):
         expected, actual = [expected], [actual]
     for a, b in zip(actual, expected):
@@ -110,3 +117,15 @@ def test_torch_compile_deploy_form_matches_eager():
         model.switch_to_deploy()
         compiled = torch.compile(model)
         assert_close(compiled(x)[0], expected, rel=1e-4)
+
+
+def test_eager_inference_takes_the_eager_kernels():
+    """Eager inference runs on channels-last tensors through oneDNN convolutions with fused
+    activations and MKL matrix products, with no upsampled tensor materialised."""
+    model = randomize(LiteHRNet(arch='18')).eval()
+    model.switch_to_deploy()
+    with torch.no_grad(), torch.profiler.profile() as prof:
+        model(torch.randn(1, 3, 64, 64))
+    ops = {e.key for e in prof.key_averages()}
+    assert 'mkldnn::_convolution_pointwise' in ops and 'aten::addmm' in ops
+    assert 'aten::upsample_nearest2d' not in ops and 'aten::_slow_conv2d_forward' not in ops

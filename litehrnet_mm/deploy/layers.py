@@ -1,0 +1,173 @@
+"""The layers of the deploy form, each with two exact implementations of one computation.
+
+- ``forward``: plain PyTorch ops, what ``torch.compile``, ``torch.export`` and the ONNX
+  exporter see.
+- ``eager``: for eager inference on channels-last tensors. Batch-1 convolutions on these small
+  maps cost more in call overhead than in arithmetic, so each layer takes the cheapest call:
+  a 1x1 convolution is one MKL matrix product over the pixels (``addmm``, which also adds in
+  place), other convolutions are oneDNN convolutions with the weights packed once and the
+  activation fused (``torch.ops.mkldnn._convolution_pointwise``, the op that inductor's
+  freezing emits), and nearest upsampling followed by an add or a multiply is one broadcast
+  op on a strided view, without the upsampled tensor.
+
+:func:`use_eager_kernels` picks the implementation per call, so one module serves both.
+"""
+from typing import Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+_ACTS = (None, 'relu', 'sigmoid')
+
+
+def use_eager_kernels(x: torch.Tensor) -> bool:
+    """Whether ``x`` takes the eager kernels: a 4-D float32 CPU tensor with channels
+    innermost (channels-last, or a channel slice of one), outside tracing, export and
+    compilation, with oneDNN available."""
+    return (not torch.compiler.is_compiling() and not torch.jit.is_tracing()
+            and x.dim() == 4 and x.stride(1) == 1 and x.device.type == 'cpu'
+            and x.dtype == torch.float32 and torch.backends.mkldnn.is_available())
+
+
+def pixels(x: torch.Tensor) -> torch.Tensor:
+    """A channels-last (N, C, H, W) tensor as its (N*H*W, C) matrix of pixels (a view)."""
+    return x.permute(0, 2, 3, 1).reshape(-1, x.shape[1])
+
+
+def from_pixels(m: torch.Tensor, like: torch.Tensor, channels: int) -> torch.Tensor:
+    """The inverse of :func:`pixels`: (N*H*W, C) back to a channels-last (N, C, H, W)."""
+    n, _, h, w = like.shape
+    return m.view(n, h, w, channels).permute(0, 3, 1, 2)
+
+
+def _activate(y: torch.Tensor, act: Optional[str], inplace: bool = False) -> torch.Tensor:
+    if act == 'relu':
+        return y.relu_() if inplace else torch.relu(y)
+    if act == 'sigmoid':
+        return y.sigmoid_() if inplace else torch.sigmoid(y)
+    return y
+
+
+class FoldedConv(nn.Module):
+    """A convolution with BatchNorm folded into ``weight`` and ``bias``, then ``act``.
+
+    Args:
+        weight, bias (Tensor): Of the folded convolution.
+        stride, padding, groups (int): As ``nn.Conv2d``.
+        act (str, optional): None, ``'relu'`` or ``'sigmoid'``.
+    """
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor, stride: int = 1,
+                 padding: int = 0, groups: int = 1, act: Optional[str] = None):
+        super().__init__()
+        if act not in _ACTS:
+            raise ValueError(f'act must be one of {_ACTS}, got {act!r}')
+        self.weight = nn.Parameter(weight.detach().clone(), requires_grad=False)
+        self.bias = nn.Parameter(bias.detach().clone(), requires_grad=False)
+        self.stride, self.padding, self.groups, self.act = stride, padding, groups, act
+        self._packed: Optional[torch.Tensor] = None  # oneDNN layout, made on first use
+
+    @property
+    def pointwise(self) -> bool:
+        """A 1x1 stride-1 convolution: a matrix product over the pixels."""
+        return self.weight.shape[-2:] == (1, 1) and self.stride == 1 and self.groups == 1
+
+    @property
+    def out_channels(self) -> int:
+        return self.weight.shape[0]
+
+    def extra_repr(self) -> str:
+        o, i, kh, kw = self.weight.shape
+        return (f'{i * self.groups}, {o}, kernel_size=({kh}, {kw}), stride={self.stride}, '
+                f'padding={self.padding}, groups={self.groups}, act={self.act}')
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if use_eager_kernels(x):
+            return self.eager(x)
+        y = F.conv2d(x, self.weight, self.bias, self.stride, self.padding, 1, self.groups)
+        return _activate(y, self.act)
+
+    # eager kernels ---------------------------------------------------------------------
+    def _matrix(self) -> torch.Tensor:
+        return self.weight[:, :, 0, 0].t()  # (C_in, C_out), a view
+
+    def _onednn_weight(self, x: torch.Tensor) -> torch.Tensor:
+        if self._packed is None:
+            self._packed = torch.ops.mkldnn._reorder_convolution_weight(
+                self.weight.detach(), [self.padding] * 2, [self.stride] * 2, [1, 1],
+                self.groups, list(x.shape))
+        return self._packed
+
+    def eager(self, x: torch.Tensor) -> torch.Tensor:
+        if self.pointwise:
+            y = torch.addmm(self.bias, pixels(x), self._matrix())
+            return _activate(from_pixels(y, x, self.out_channels), self.act, inplace=True)
+        return torch.ops.mkldnn._convolution_pointwise(
+            x, self._onednn_weight(x), self.bias, [self.padding] * 2, [self.stride] * 2,
+            [1, 1], self.groups, self.act or 'none', [], '')
+
+    def eager_accumulate(self, acc: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``acc += conv(x)`` without the bias (channels-last ``acc``, no activation)."""
+        if self.pointwise:
+            pixels(acc).addmm_(pixels(x), self._matrix())
+            return acc
+        return torch.ops.mkldnn._convolution_pointwise_.binary(
+            acc, x, self._onednn_weight(x), None, [self.padding] * 2, [self.stride] * 2,
+            [1, 1], self.groups, 'add', 1.0, None, [], None)
+
+    def _apply(self, fn, recurse=True):
+        self._packed = None  # moved or converted: pack again
+        return super()._apply(fn, recurse)
+
+
+def upsample_nearest(x: torch.Tensor, size: Sequence[int], factor: int) -> torch.Tensor:
+    """Nearest upsampling by ``factor`` onto ``size`` (exact target size for any input)."""
+    if factor == 1 and tuple(x.shape[-2:]) == tuple(size):
+        return x
+    if x.shape[-2] * factor == size[0] and x.shape[-1] * factor == size[1]:
+        return F.interpolate(x, scale_factor=factor, mode='nearest')
+    return F.interpolate(x, size=tuple(size), mode='nearest')
+
+
+def _blocks(x: torch.Tensor, factor: int) -> torch.Tensor:
+    """A channels-last (N, C, h*f, w*f) tensor as an (N, h, f, w, f, C) view."""
+    n, c, hh, ww = x.shape
+    return x.permute(0, 2, 3, 1).view(n, hh // factor, factor, ww // factor, factor, c)
+
+
+def _cells(t: torch.Tensor) -> torch.Tensor:
+    """A (N, C, h, w) tensor as an (N, h, 1, w, 1, C) view, to broadcast over blocks."""
+    return t.permute(0, 2, 3, 1).unsqueeze(2).unsqueeze(4)
+
+
+def _exact_multiple(x: torch.Tensor, t: torch.Tensor, factor: int) -> bool:
+    return x.shape[-2] == t.shape[-2] * factor and x.shape[-1] == t.shape[-1] * factor
+
+
+def add_upsampled_(acc: torch.Tensor, t: torch.Tensor, factor: int) -> torch.Tensor:
+    """``acc += upsample_nearest(t)`` in place."""
+    if factor > 1 and use_eager_kernels(acc) and _exact_multiple(acc, t, factor):
+        _blocks(acc, factor).add_(_cells(t))
+        return acc
+    return acc.add_(upsample_nearest(t, acc.shape[-2:], factor))
+
+
+def mul_upsampled(x: torch.Tensor, t: torch.Tensor, factor: int) -> torch.Tensor:
+    """``x * upsample_nearest(t)``."""
+    if factor > 1 and use_eager_kernels(x) and _exact_multiple(x, t, factor):
+        n, c, hh, ww = x.shape
+        y = x.permute(0, 2, 3, 1).reshape(n, hh // factor, factor, ww // factor, factor, c) \
+            * _cells(t)
+        return y.view(n, hh, ww, c).permute(0, 3, 1, 2)
+    return x * upsample_nearest(t, x.shape[-2:], factor)
+
+
+def interleave(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``channel_shuffle(cat([a, b], 1), 2)`` for halves of equal width, in one copy (in the
+    layout of ``a``)."""
+    if use_eager_kernels(a):
+        n, c, h, w = a.shape
+        y = torch.stack([a.permute(0, 2, 3, 1), b.permute(0, 2, 3, 1)], dim=-1)
+        return y.view(n, h, w, 2 * c).permute(0, 3, 1, 2)
+    return torch.stack([a, b], 2).flatten(1, 2)
