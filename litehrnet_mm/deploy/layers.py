@@ -1,33 +1,92 @@
-"""The layers of the deploy form, each with two exact implementations of one computation.
+"""The layers of the deploy form, each with exact implementations for three runtimes.
 
-- ``forward``: plain PyTorch ops, what ``torch.compile``, ``torch.export`` and the ONNX
-  exporter see.
-- ``eager``: for eager inference on channels-last tensors. Batch-1 convolutions on these small
-  maps cost more in call overhead than in arithmetic, so each layer takes the cheapest call:
-  a 1x1 convolution is one MKL matrix product over the pixels (``addmm``, which also adds in
-  place), other convolutions are oneDNN convolutions with the weights packed once and the
-  activation fused (``torch.ops.mkldnn._convolution_pointwise``, the op that inductor's
-  freezing emits), and nearest upsampling followed by an add or a multiply is one broadcast
-  op on a strided view, without the upsampled tensor.
+Batch-1 inference on these small maps costs more in per-operation overhead and data movement
+than in arithmetic, and what is cheap differs between runtimes:
 
-:func:`use_eager_kernels` picks the implementation per call, so one module serves both.
+- ``'eager'`` (eager inference): tensors are channels-last (channels innermost), and each
+  layer takes the cheapest call. A 1x1 convolution is one MKL matrix product over the pixels
+  (``addmm``, which also adds in place), other convolutions are oneDNN convolutions with the
+  weights packed once and the activation fused (``torch.ops.mkldnn._convolution_pointwise``,
+  the op that inductor's freezing emits), nearest upsampling followed by an add or a
+  multiply is one broadcast op on a strided view, without the upsampled tensor, and the
+  channel shuffle writes channel pairs.
+- ``'inductor'`` (``torch.compile``, AOTInductor): the same channels-last formulation with
+  public ops only (``F.conv2d``, ``addmm``), which inductor packs and fuses itself.
+- ``'onnx'`` (the ONNX exporters, and calls on contiguous tensors): convolutions and
+  ``Resize`` on NCHW tensors; ONNX Runtime runs a 6-D broadcast far slower than ``Resize``,
+  and would transpose around every convolution of a channels-last graph.
+
+:func:`implementation` picks one per call, from the layout of the input and from what traces
+it; :func:`graph_target` overrides the choice while tracing.
 """
-from typing import Optional, Sequence
+import contextlib
+from typing import Iterator, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 _ACTS = (None, 'relu', 'sigmoid')
+GRAPH_TARGETS = ('inductor', 'onnx')
+_graph_target: Optional[str] = None
 
 
-def use_eager_kernels(x: torch.Tensor) -> bool:
-    """Whether ``x`` takes the eager kernels: a 4-D float32 CPU tensor with channels
-    innermost (channels-last, or a channel slice of one), outside tracing, export and
-    compilation, with oneDNN available."""
-    return (not torch.compiler.is_compiling() and not torch.jit.is_tracing()
-            and x.dim() == 4 and x.stride(1) == 1 and x.device.type == 'cpu'
-            and x.dtype == torch.float32 and torch.backends.mkldnn.is_available())
+@contextlib.contextmanager
+def graph_target(target: str) -> Iterator[None]:
+    """Trace the deploy form for ``target`` (``'inductor'`` or ``'onnx'``) inside the block.
+
+    Without it, ``torch.export`` and the TorchScript tracer (the ONNX exporters) get the
+    ``'onnx'`` form and ``torch.compile`` the ``'inductor'`` form; AOTInductor, which traces
+    with ``torch.export``, needs ``graph_target('inductor')``.
+    """
+    global _graph_target
+    if target not in GRAPH_TARGETS:
+        raise ValueError(f'graph target must be one of {GRAPH_TARGETS}, got {target!r}')
+    previous, _graph_target = _graph_target, target
+    try:
+        yield
+    finally:
+        _graph_target = previous
+
+
+def _traced_target() -> Optional[str]:
+    """The graph target of the trace in progress, None in eager mode."""
+    if torch.jit.is_tracing():
+        return 'onnx'
+    if not torch.compiler.is_compiling():
+        return None
+    return _graph_target or ('onnx' if torch.compiler.is_exporting() else 'inductor')
+
+
+def channels_last_forms() -> bool:
+    """Whether the deploy form runs on channels-last tensors here: eager inference with
+    oneDNN, or a trace for inductor. (The backbone converts its input accordingly.)"""
+    target = _traced_target()
+    if target is None:
+        return torch.backends.mkldnn.is_available()
+    return target == 'inductor'
+
+
+def channels_innermost(x: torch.Tensor) -> bool:
+    """A 4-D float32 CPU tensor whose channels are innermost (channels-last, or a channel
+    slice of such a tensor)."""
+    return (x.dim() == 4 and x.stride(1) == 1 and x.device.type == 'cpu'
+            and x.dtype == torch.float32)
+
+
+def implementation(x: torch.Tensor) -> str:
+    """``'eager'``, ``'inductor'`` or ``'onnx'``: how a deploy layer computes on ``x``."""
+    target = _traced_target()
+    if target == 'onnx' or not channels_innermost(x):
+        return 'onnx'
+    if target is None:
+        return 'eager' if torch.backends.mkldnn.is_available() else 'onnx'
+    return 'inductor'
+
+
+def channels_last(x: torch.Tensor) -> bool:
+    """Whether ``x`` takes a channels-last form (``'eager'`` or ``'inductor'``)."""
+    return implementation(x) != 'onnx'
 
 
 def pixels(x: torch.Tensor) -> torch.Tensor:
@@ -82,13 +141,6 @@ class FoldedConv(nn.Module):
         return (f'{i * self.groups}, {o}, kernel_size=({kh}, {kw}), stride={self.stride}, '
                 f'padding={self.padding}, groups={self.groups}, act={self.act}')
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if use_eager_kernels(x):
-            return self.eager(x)
-        y = F.conv2d(x, self.weight, self.bias, self.stride, self.padding, 1, self.groups)
-        return _activate(y, self.act)
-
-    # eager kernels ---------------------------------------------------------------------
     def _matrix(self) -> torch.Tensor:
         return self.weight[:, :, 0, 0].t()  # (C_in, C_out), a view
 
@@ -99,22 +151,30 @@ class FoldedConv(nn.Module):
                 self.groups, list(x.shape))
         return self._packed
 
-    def eager(self, x: torch.Tensor) -> torch.Tensor:
-        if self.pointwise:
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        kind = implementation(x)
+        if kind != 'onnx' and self.pointwise:
             y = torch.addmm(self.bias, pixels(x), self._matrix())
             return _activate(from_pixels(y, x, self.out_channels), self.act, inplace=True)
-        return torch.ops.mkldnn._convolution_pointwise(
-            x, self._onednn_weight(x), self.bias, [self.padding] * 2, [self.stride] * 2,
-            [1, 1], self.groups, self.act or 'none', [], '')
+        if kind == 'eager':
+            return torch.ops.mkldnn._convolution_pointwise(
+                x, self._onednn_weight(x), self.bias, [self.padding] * 2, [self.stride] * 2,
+                [1, 1], self.groups, self.act or 'none', [], '')
+        y = F.conv2d(x, self.weight, self.bias, self.stride, self.padding, 1, self.groups)
+        return _activate(y, self.act)
 
-    def eager_accumulate(self, acc: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """``acc += conv(x)`` without the bias (channels-last ``acc``, no activation)."""
+    def accumulate_(self, acc: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``acc += conv(x)`` in place, without the bias and the activation (channels-last
+        forms; a 1x1 convolution adds its matrix product straight into ``acc``)."""
         if self.pointwise:
             pixels(acc).addmm_(pixels(x), self._matrix())
             return acc
-        return torch.ops.mkldnn._convolution_pointwise_.binary(
-            acc, x, self._onednn_weight(x), None, [self.padding] * 2, [self.stride] * 2,
-            [1, 1], self.groups, 'add', 1.0, None, [], None)
+        if implementation(x) == 'eager':
+            return torch.ops.mkldnn._convolution_pointwise_.binary(
+                acc, x, self._onednn_weight(x), None, [self.padding] * 2, [self.stride] * 2,
+                [1, 1], self.groups, 'add', 1.0, None, [], None)
+        return acc.add_(F.conv2d(x, self.weight, None, self.stride, self.padding, 1,
+                                 self.groups))
 
     def _apply(self, fn, recurse=True):
         self._packed = None  # moved or converted: pack again
@@ -130,43 +190,50 @@ def upsample_nearest(x: torch.Tensor, size: Sequence[int], factor: int) -> torch
     return F.interpolate(x, size=tuple(size), mode='nearest')
 
 
+def _exact_multiple(x: torch.Tensor, t: torch.Tensor, factor: int) -> bool:
+    return x.shape[-2] == t.shape[-2] * factor and x.shape[-1] == t.shape[-1] * factor
+
+
+def _cells(t: torch.Tensor) -> torch.Tensor:
+    """An (N, C, h, w) tensor as an (N, h, 1, w, 1, C) view, to broadcast over blocks."""
+    return t.permute(0, 2, 3, 1).unsqueeze(2).unsqueeze(4)
+
+
 def _blocks(x: torch.Tensor, factor: int) -> torch.Tensor:
     """A channels-last (N, C, h*f, w*f) tensor as an (N, h, f, w, f, C) view."""
     n, c, hh, ww = x.shape
     return x.permute(0, 2, 3, 1).view(n, hh // factor, factor, ww // factor, factor, c)
 
 
-def _cells(t: torch.Tensor) -> torch.Tensor:
-    """A (N, C, h, w) tensor as an (N, h, 1, w, 1, C) view, to broadcast over blocks."""
-    return t.permute(0, 2, 3, 1).unsqueeze(2).unsqueeze(4)
-
-
-def _exact_multiple(x: torch.Tensor, t: torch.Tensor, factor: int) -> bool:
-    return x.shape[-2] == t.shape[-2] * factor and x.shape[-1] == t.shape[-1] * factor
-
-
-def add_upsampled_(acc: torch.Tensor, t: torch.Tensor, factor: int) -> torch.Tensor:
-    """``acc += upsample_nearest(t)`` in place."""
-    if factor > 1 and use_eager_kernels(acc) and _exact_multiple(acc, t, factor):
-        _blocks(acc, factor).add_(_cells(t))
-        return acc
-    return acc.add_(upsample_nearest(t, acc.shape[-2:], factor))
+def add_upsampled(x: torch.Tensor, t: torch.Tensor, factor: int,
+                  inplace: bool = False) -> torch.Tensor:
+    """``x + upsample_nearest(t)`` (into ``x`` with ``inplace``); the channels-last forms
+    broadcast over blocks instead of materialising the upsampled tensor."""
+    if factor > 1 and channels_last(x) and _exact_multiple(x, t, factor):
+        if inplace:
+            _blocks(x, factor).add_(_cells(t))
+            return x
+        n, c, hh, ww = x.shape
+        y = x.permute(0, 2, 3, 1).reshape(n, hh // factor, factor, ww // factor, factor,
+                                          c) + _cells(t)
+        return y.view(n, hh, ww, c).permute(0, 3, 1, 2)
+    t = upsample_nearest(t, x.shape[-2:], factor)
+    return x.add_(t) if inplace else x + t
 
 
 def mul_upsampled(x: torch.Tensor, t: torch.Tensor, factor: int) -> torch.Tensor:
-    """``x * upsample_nearest(t)``."""
-    if factor > 1 and use_eager_kernels(x) and _exact_multiple(x, t, factor):
+    """``x * upsample_nearest(t)``, broadcast over blocks in the channels-last forms."""
+    if factor > 1 and channels_last(x) and _exact_multiple(x, t, factor):
         n, c, hh, ww = x.shape
-        y = x.permute(0, 2, 3, 1).reshape(n, hh // factor, factor, ww // factor, factor, c) \
-            * _cells(t)
+        y = x.permute(0, 2, 3, 1).reshape(n, hh // factor, factor, ww // factor, factor,
+                                          c) * _cells(t)
         return y.view(n, hh, ww, c).permute(0, 3, 1, 2)
     return x * upsample_nearest(t, x.shape[-2:], factor)
 
 
 def interleave(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``channel_shuffle(cat([a, b], 1), 2)`` for halves of equal width, in one copy (in the
-    layout of ``a``)."""
-    if use_eager_kernels(a):
+    """``channel_shuffle(cat([a, b], 1), 2)`` for halves of equal width, in one copy."""
+    if channels_last(a):
         n, c, h, w = a.shape
         y = torch.stack([a.permute(0, 2, 3, 1), b.permute(0, 2, 3, 1)], dim=-1)
         return y.view(n, h, w, 2 * c).permute(0, 3, 1, 2)

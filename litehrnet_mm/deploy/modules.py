@@ -11,11 +11,12 @@ counterpart computes in eval mode, reformulated for fewer and cheaper operations
   matrix products with block-diagonal weights, instead of two 1x1 convolutions per branch;
 - in the fuse layers, the path that the reference runs twice (the fuse quirk) has its last
   convolution's weights doubled, the 1x1 convolutions that read one branch on their way up are
-  one convolution with stacked outputs (nearest upsampling commutes with them), and in eager
-  mode each output accumulates in place, its 1x1 convolutions adding into it directly.
+  one convolution with stacked outputs (nearest upsampling commutes with them); they add up
+  from the lowest resolution one x2 step at a time, and in the channels-last forms each
+  output accumulates in place, its last 1x1 convolutions adding into it directly.
 
-Each layer has plain-op and eager-kernel implementations (see ``layers.py``); the backbone
-feeds its deploy form channels-last tensors in eager mode, which selects the eager kernels.
+Each layer has an eager, an inductor and an ONNX implementation (see ``layers.py``); the
+backbone feeds its deploy form channels-last tensors for the first two.
 Outputs equal the training form's within float rounding (summation order).
 """
 from typing import List, Sequence
@@ -29,8 +30,8 @@ from ..models.blocks import (ConditionalChannelWeighting, FuseLayers, IterativeH
                              Transition, channel_shuffle, split_halves)
 from ..models.blocks.resample import pool_to, upsample_to
 from .fold import fold_conv_module, fold_conv_norm
-from .layers import (FoldedConv, add_upsampled_, from_pixels, interleave, mul_upsampled,
-                     pixels, upsample_nearest, use_eager_kernels)
+from .layers import (FoldedConv, add_upsampled, channels_last, from_pixels, interleave,
+                     mul_upsampled, pixels, upsample_nearest)
 
 _ACT_NAMES = {nn.ReLU: 'relu', nn.Sigmoid: 'sigmoid'}
 
@@ -147,8 +148,9 @@ class DeployConditionalChannelWeighting(nn.Module):
         ]
         means = torch.cat([s.mean((2, 3)) for s in weighted], dim=1)
         se = torch.sigmoid(self.se2(torch.relu(self.se1(means))))
+        se = se.reshape(se.shape[0], -1, 1, 1)
         return [
-            interleave(k, s * w[:, :, None, None])
+            interleave(k, s * w)
             for k, s, w in zip(kept, weighted, torch.split(se, self.channels, dim=1))
         ]
 
@@ -194,33 +196,58 @@ class DeployFuseLayers(nn.Module):
                 ]) for j in range(i)
             ]) for i in range(n)
         ])
-        # eager mode adds the last 1x1 convs of the paths into output i without their
+        # the channels-last forms add the last 1x1 convs of the paths into output i without their
         # biases, and their sum once
         for i in range(n):
             bias = sum((path[-1].pointwise.bias for path in self.down[i]),
                        torch.zeros(self.channels[i]))
             self.register_buffer(f'down_bias{i}', bias, persistent=False)
 
-    def forward(self, x: List[torch.Tensor]) -> List[torch.Tensor]:
-        if use_eager_kernels(x[0]):
-            return self._eager(x)
+    def _upsampled_sums(self, x: List[torch.Tensor], in_place: bool):
+        """For each target i < n-1, the sum of its upsampling paths, and the factor that
+        still upsamples it onto branch i.
+
+        Nearest upsampling is linear and composes (x4 = x2 twice) when every branch is
+        exactly half the size of the one above (inputs divisible by 32): then the paths into
+        target i add up from the lowest resolution, one x2 step at a time (Horner's scheme),
+        and the sum is returned at the resolution of branch i + 1 (factor 2), so that no path
+        is upsampled to the full resolution on its own. Otherwise each path is resampled onto
+        branch i's exact size (factor 1).
+        """
         n = len(x)
-        sizes = [s.shape[-2:] for s in x]
         ups = [()] + [torch.split(conv(x[j]), self.channels[:j], dim=1)
                       for j, conv in zip(range(1, n), self.up)]
-        z0 = x[0] + x[0]
-        for j in range(1, n):
-            z0 = z0 + upsample_nearest(ups[j][0], sizes[0], 2**j)
+        halves = all(x[j - 1].shape[-2] == 2 * x[j].shape[-2]
+                     and x[j - 1].shape[-1] == 2 * x[j].shape[-1] for j in range(1, n))
+        sums: List[torch.Tensor] = []
+        for i in range(n - 1):
+            if halves:
+                total = ups[n - 1][i]
+                for j in range(n - 2, i, -1):
+                    total = add_upsampled(ups[j][i], total, 2, inplace=in_place)
+            else:
+                size = x[i].shape[-2:]
+                total = upsample_nearest(ups[i + 1][i], size, 2)
+                for j in range(i + 2, n):
+                    total = add_upsampled(total, upsample_nearest(ups[j][i], size, 2**(j - i)),
+                                          1, inplace=in_place)
+            sums.append(total)
+        return sums + [None], (2 if halves else 1)
+
+    def forward(self, x: List[torch.Tensor]) -> List[torch.Tensor]:
+        if channels_last(x[0]):
+            return self._channels_last(x)
+        n = len(x)
+        sums, factor = self._upsampled_sums(x, in_place=False)
+        z0 = add_upsampled(x[0] + x[0], sums[0], factor)
         out = [torch.relu(z0)]
         for i in range(1, n):
             y = self.down[i][0](z0)
-            for j in range(1, n):
-                if j == i:
-                    y = y + x[i]
-                elif j < i:
-                    y = y + self.down[i][j](x[j])
-                else:
-                    y = y + upsample_nearest(ups[j][i], sizes[i], 2**(j - i))
+            for j in range(1, i):
+                y = y + self.down[i][j](x[j])
+            y = y + x[i]
+            if sums[i] is not None:
+                y = add_upsampled(y, sums[i], factor)
             out.append(torch.relu(y))
         return out
 
@@ -231,13 +258,10 @@ class DeployFuseLayers(nn.Module):
             x = link(x)
         return path[-1].depthwise(x)
 
-    def _eager(self, x: List[torch.Tensor]) -> List[torch.Tensor]:
+    def _channels_last(self, x: List[torch.Tensor]) -> List[torch.Tensor]:
         n = len(x)
-        ups = [()] + [torch.split(conv(x[j]), self.channels[:j], dim=1)
-                      for j, conv in zip(range(1, n), self.up)]
-        z0 = x[0] * 2
-        for j in range(1, n):
-            add_upsampled_(z0, ups[j][0], 2**j)
+        sums, factor = self._upsampled_sums(x, in_place=True)
+        z0 = add_upsampled(x[0] * 2, sums[0], factor, inplace=True)
         from_z0 = [None] + [self._to_last_pointwise(self.down[i][0], z0) for i in range(1, n)]
         out = [z0.relu_()]  # z0 is read only through from_z0 from here on
         for i in range(1, n):
@@ -247,10 +271,10 @@ class DeployFuseLayers(nn.Module):
                             last.weight[:, :, 0, 0].t()), from_z0[i], self.channels[i])
             for j in range(1, i):
                 path = self.down[i][j]
-                path[-1].pointwise.eager_accumulate(acc, self._to_last_pointwise(path, x[j]))
+                path[-1].pointwise.accumulate_(acc, self._to_last_pointwise(path, x[j]))
             acc.add_(x[i])
-            for j in range(i + 1, n):
-                add_upsampled_(acc, ups[j][i], 2**(j - i))
+            if sums[i] is not None:
+                add_upsampled(acc, sums[i], factor, inplace=True)
             out.append(acc.relu_())
         return out
 

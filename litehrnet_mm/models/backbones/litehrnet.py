@@ -29,13 +29,6 @@ def _raised_by_norm_layer(error: Exception) -> bool:
     return any(f.name == 'build_norm_layer' for f in frames)
 
 
-def _eager_inference(x: torch.Tensor) -> bool:
-    """Eager float32 inference on the CPU, without autograd recording (not compiling)."""
-    return (not torch.compiler.is_compiling() and not torch.jit.is_tracing()
-            and not torch.is_grad_enabled() and x.device.type == 'cpu'
-            and x.dtype == torch.float32 and torch.backends.mkldnn.is_available())
-
-
 @MODELS.register_module()
 class LiteHRNet(BaseModule):
     """Lite-HRNet backbone, for pose estimation and dense prediction.
@@ -248,8 +241,8 @@ class LiteHRNet(BaseModule):
             self.switch_to_deploy()
         if not torch.jit.is_tracing() and not torch.compiler.is_compiling():
             self._check_input(x)
-        eager_kernels = self.deployed and _eager_inference(x)
-        if eager_kernels:  # the deploy form's eager kernels work on channels-last tensors
+        channels_last = self.deployed and self._deploy_channels_last(x)
+        if channels_last:  # the deploy form's eager and inductor forms (deploy/layers.py)
             x = x.contiguous(memory_format=torch.channels_last)
         y = [self.stem(x)]
         for i in range(self.num_stages):
@@ -257,9 +250,16 @@ class LiteHRNet(BaseModule):
             y = getattr(self, f'stage{i}')(y)
         if self.with_head:
             y = self.head_layer(y)
-        if eager_kernels:
+        if channels_last:
             return tuple(y[i].contiguous() for i in self.out_indices)
         return tuple(y[i] for i in self.out_indices)
+
+    @staticmethod
+    def _deploy_channels_last(x: torch.Tensor) -> bool:
+        from ...deploy.layers import channels_last_forms
+        inference = torch.compiler.is_compiling() or not torch.is_grad_enabled()
+        return (inference and x.device.type == 'cpu' and x.dtype == torch.float32
+                and channels_last_forms())
 
     def _frozen_modules(self) -> Iterator[nn.Module]:
         if self.frozen_stages >= 0:

@@ -1,5 +1,5 @@
 """The building blocks of Lite-HRNet, each in its own file, named as in the paper."""
-from .channel_shuffle import channel_shuffle, split_halves
+from .channel_shuffle import channel_shuffle, shuffle_concat, split_halves
 from .conditional_channel_weighting import (ConditionalChannelWeighting,
                                             CrossResolutionWeighting, SpatialWeighting)
 from .fuse_layers import DownsamplePath, FuseLayers, Upsample, UpsamplePath
@@ -11,7 +11,7 @@ from .stem import Stem
 from .transition import Transition
 
 __all__ = [
-    'channel_shuffle', 'split_halves', 'ConditionalChannelWeighting',
+    'channel_shuffle', 'shuffle_concat', 'split_halves', 'ConditionalChannelWeighting',
     'CrossResolutionWeighting', 'SpatialWeighting', 'DownsamplePath', 'FuseLayers', 'Upsample',
     'UpsamplePath', 'BLOCK_TYPES', 'LiteHRModule', 'ParallelBranches', 'IterativeHead',
     'SeparableConvNorm', 'ShuffleUnit', 'Stem', 'Transition'

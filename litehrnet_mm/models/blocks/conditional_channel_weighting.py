@@ -11,7 +11,7 @@ from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from torch import nn
 
-from .channel_shuffle import channel_shuffle, split_halves
+from .channel_shuffle import shuffle_concat, split_halves
 from .grad_checkpoint import run_maybe_checkpointed
 from .resample import pool_to, upsample_to
 
@@ -124,7 +124,7 @@ class ConditionalChannelWeighting(BaseModule):
         weighted = self.cross_resolution_weighting(list(weighted))
         weighted = [dw(s) for s, dw in zip(weighted, self.depthwise_convs)]
         weighted = [sw(s) for s, sw in zip(weighted, self.spatial_weighting)]
-        return [channel_shuffle(torch.cat([a, b], dim=1), 2) for a, b in zip(kept, weighted)]
+        return [shuffle_concat(a, b) for a, b in zip(kept, weighted)]
 
     def forward(self, x: List[torch.Tensor]) -> List[torch.Tensor]:
         return list(run_maybe_checkpointed(self, self.with_cp, self._forward, *x))

@@ -6,7 +6,7 @@ from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from torch import nn
 
-from .channel_shuffle import channel_shuffle, split_halves
+from .channel_shuffle import shuffle_concat, split_halves
 from .grad_checkpoint import run_maybe_checkpointed
 
 
@@ -45,7 +45,7 @@ class ShuffleUnit(BaseModule):
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         kept, transformed = split_halves(x)
-        return channel_shuffle(torch.cat([kept, self.branch2(transformed)], dim=1), 2)
+        return shuffle_concat(kept, self.branch2(transformed))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return run_maybe_checkpointed(self, self.with_cp, self._forward, x)

@@ -6,7 +6,7 @@ from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from torch import nn
 
-from .channel_shuffle import channel_shuffle, split_halves
+from .channel_shuffle import shuffle_concat, split_halves
 from .grad_checkpoint import run_maybe_checkpointed
 
 
@@ -62,7 +62,7 @@ class Stem(BaseModule):
         x = self.conv1(x)
         x1, x2 = split_halves(x)
         x2 = self.linear_conv(self.depthwise_conv(self.expand_conv(x2)))
-        return channel_shuffle(torch.cat([self.branch1(x1), x2], dim=1), 2)
+        return shuffle_concat(self.branch1(x1), x2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return run_maybe_checkpointed(self, self.with_cp, self._forward, x)

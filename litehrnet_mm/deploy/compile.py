@@ -1,0 +1,131 @@
+"""Compiled forms of the deploy model: ``torch.compile`` with inductor, and AOTInductor packages
+that load without compiling.
+
+``torch.compile`` is built for nothing in particular: it specialises on the shapes it sees and
+compiles again for a new input size (or batch size, until it marks the batch dynamic). An
+AOTInductor package is built once for one input size (the batch stays free up to
+``max_batch``), one torch build and one CPU (its C++ is compiled with ``-march=native``); the
+package checks none of that itself (a wrong size runs and returns wrong shapes), so
+:class:`PackagedModel` stores them in the package's metadata and refuses a mismatch before any
+work starts.
+"""
+import json
+import os
+import os.path as osp
+import platform
+import zipfile
+from typing import Dict, Optional
+
+import torch
+
+from .layers import graph_target
+
+#: Inductor options of the compiled path: frozen weights (oneDNN-packed convolutions with
+#: fused activations), C++ wrapper (no Python between kernels).
+INDUCTOR_OPTIONS = {'freezing': True, 'cpp_wrapper': True}
+
+_META_KEY = 'litehrnet_mm'
+_ISA_PREFIXES = ('avx', 'amx', 'fma', 'f16c', 'sse', 'bmi')
+
+
+def cpu_features() -> Dict[str, object]:
+    """The CPU model and the instruction-set flags that generated C++ may use."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name') and model in ('', platform.machine()):
+                    model = line.split(':', 1)[1].strip()
+                elif line.startswith('flags'):
+                    flags = set(line.split(':', 1)[1].split())
+                    break
+    except OSError:
+        pass
+    return dict(model=model, machine=platform.machine(),
+                isa=sorted(f for f in flags if f.startswith(_ISA_PREFIXES)),
+                torch_capability=torch.backends.cpu.get_cpu_capability())
+
+
+def compile_model(model: torch.nn.Module, **options) -> torch.nn.Module:
+    """``torch.compile`` with :data:`INDUCTOR_OPTIONS` (call the result under
+    ``torch.no_grad()``, which freezing requires). The deploy form traces its inductor form."""
+    return torch.compile(model, options={**INDUCTOR_OPTIONS, **options})
+
+
+def build_package(model: torch.nn.Module, path: str, height: int, width: int,
+                  in_channels: int = 3, max_batch: int = 64,
+                  metadata: Optional[Dict[str, object]] = None) -> str:
+    """Compile ``model`` (image tensor in, one tensor out, eval mode) into an AOTInductor
+    package at ``path``, for ``in_channels`` x ``height`` x ``width`` float32 inputs and any
+    batch from 1 to ``max_batch``. ``metadata`` (JSON-serialisable) is stored with it."""
+    from torch.export import Dim
+    x = torch.randn(2, in_channels, height, width)
+    record = dict(input=dict(channels=in_channels, height=height, width=width,
+                             dtype='float32', max_batch=max_batch),
+                  torch=torch.__version__, cpu=cpu_features(), **(metadata or {}))
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    with torch.no_grad(), graph_target('inductor'):
+        exported = torch.export.export(
+            model.eval(), (x, ), dynamic_shapes=({0: Dim('batch', min=1, max=max_batch)}, ))
+        return torch._inductor.aoti_compile_and_package(
+            exported, package_path=path,
+            inductor_configs={'freezing': True,
+                              'aot_inductor.metadata': {_META_KEY: json.dumps(record)}})
+
+
+def read_package_metadata(path: str) -> dict:
+    """What :func:`build_package` recorded, read from the archive without loading it."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'AOTInductor package not found: {path}')
+    try:
+        with zipfile.ZipFile(path) as z:
+            for name in z.namelist():
+                if name.endswith('wrapper_metadata.json'):
+                    meta = json.loads(z.read(name))
+                    if _META_KEY in meta:
+                        return json.loads(meta[_META_KEY])
+    except zipfile.BadZipFile as e:
+        raise ValueError(f'{path} is not an AOTInductor package ({e})') from None
+    raise ValueError(f'{path} was not built by litehrnet_mm.deploy.build_package (no '
+                     f'{_META_KEY!r} metadata): rebuild it with tools/compile_model.py')
+
+
+class PackagedModel:
+    """An AOTInductor package built by :func:`build_package`, checked before it runs.
+
+    Loading refuses a package built by another torch or for a CPU with instructions this one
+    lacks; a call refuses an input whose size, channels or dtype the package was not built
+    for, or a batch above its ``max_batch``.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+        self.meta = read_package_metadata(path)
+        if self.meta.get('torch') != torch.__version__:
+            raise RuntimeError(f'{path} was built with torch {self.meta.get("torch")}; this '
+                               f'is torch {torch.__version__}: rebuild the package here')
+        built = set(self.meta.get('cpu', {}).get('isa', []))
+        missing = sorted(built - set(cpu_features()['isa']))
+        if missing:
+            raise RuntimeError(f'{path} was built for a CPU with {missing} '
+                               f'({self.meta["cpu"].get("model")}), which this CPU '
+                               f'({cpu_features()["model"]}) lacks: rebuild the package here')
+        self.input = self.meta['input']
+        self._model = torch._inductor.aoti_load_package(path)
+
+    def check_input(self, x: torch.Tensor) -> None:
+        spec = self.input
+        expected = (spec['channels'], spec['height'], spec['width'])
+        if not isinstance(x, torch.Tensor) or x.dim() != 4 or tuple(x.shape[1:]) != expected:
+            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f'{self.path} was built for (N, {", ".join(map(str, expected))}) '
+                             f'inputs, got {got}; build a package for this size')
+        if x.dtype != torch.float32:
+            raise ValueError(f'{self.path} takes float32 inputs, got {x.dtype}')
+        if not 1 <= x.shape[0] <= spec['max_batch']:
+            raise ValueError(f'{self.path} takes batches of 1 to {spec["max_batch"]}, got '
+                             f'{x.shape[0]}')
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        self.check_input(x)
+        return self._model(x.contiguous())
