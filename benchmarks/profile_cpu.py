@@ -1,52 +1,132 @@
-"""Where the batch-1 inference time of Lite-HRNet-18 (256x192) goes on this CPU: torch.profiler's
-operator table for MMPose's LiteHRNet and for ours in the deploy form (BatchNorm folded).
+"""Where the batch-1 time of Lite-HRNet-18 (256x192, whole pose model) goes on this CPU, per
+path, next to RTMPose-t: what still separates them.
 
-    python benchmarks/profile_cpu.py [--runs 20] [--rows 12]
+- eager: torch.profiler's operator table (MMPose's model, and our deploy form);
+- compiled: torch.profiler over the compiled deploy form, with inductor's generated C++
+  kernels recorded (``cpp.enable_kernel_profile``), grouped into convolutions (oneDNN), matrix
+  products (MKL) and generated kernels;
+- ONNX Runtime: its own profiler (``enable_profiling``), time per operator type, for our
+  export, MMPose's and RTMPose-t's.
+
+    python benchmarks/profile_cpu.py [--runs 20] [--rows 10] [--paths eager compiled onnxruntime]
 """
 import argparse
+import collections
+import copy
+import json
+import os
+import sys
+import tempfile
 
+import numpy as np
 import torch
-from torch.profiler import profile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchmark_cpu import (RTMPOSE, build, eager, mmpose_config, pose_pair,  # noqa: E402
+                           to_deployed)
 
 
-def table(model, runs, rows):
-    x = torch.randn(1, 3, 256, 192)
-    with torch.inference_mode():
-        for _ in range(3):
-            model(x)
-        with profile() as prof:
-            for _ in range(runs):
-                model(x)
-    events = prof.key_averages()
-    total = sum(e.self_cpu_time_total for e in events)
-    print('| op | calls per forward | self CPU ms per forward | share |')
+def print_rows(title, rows, runs, limit):
+    """rows: {name: (total microseconds, calls)} over ``runs`` forwards."""
+    total = sum(t for t, _ in rows.values())
+    print(f'\n#### {title}\n')
+    print('| op | calls per forward | ms per forward | share |')
     print('| --- | --- | --- | --- |')
-    for e in sorted(events, key=lambda e: -e.self_cpu_time_total)[:rows]:
-        print(f'| {e.key} | {e.count / runs:.0f} | {e.self_cpu_time_total / runs / 1e3:.2f} | '
-              f'{100 * e.self_cpu_time_total / total:.0f} % |')
-    print(f'| all ops | {sum(e.count for e in events) / runs:.0f} | {total / runs / 1e3:.2f} | '
-          f'100 % |\n')
+    for name, (t, n) in sorted(rows.items(), key=lambda kv: -kv[1][0])[:limit]:
+        print(f'| {name} | {n / runs:.0f} | {t / runs / 1e3:.2f} | {100 * t / total:.0f} % |')
+    print(f'| all | {sum(n for _, n in rows.values()) / runs:.0f} | {total / runs / 1e3:.2f} '
+          f'| 100 % |')
+
+
+def torch_rows(fn, runs, group=None):
+    for _ in range(3):
+        fn()
+    with torch.profiler.profile() as prof:
+        for _ in range(runs):
+            fn()
+    rows = collections.defaultdict(lambda: [0.0, 0])
+    for e in prof.key_averages():
+        if e.key.startswith(('## Call CompiledFxGraph', 'Torch-Compiled Region',
+                             'TorchDynamo', 'AOTDispatcher', 'Pregraph')):
+            name = 'Python and dynamo wrapper (self time)'
+        else:
+            name = group(e.key) if group else e.key
+        rows[name][0] += e.self_cpu_time_total
+        rows[name][1] += e.count
+    return rows
+
+
+def compiled_group(key):
+    if key.startswith('mkldnn::_convolution'):
+        return 'oneDNN convolutions (depthwise and 3x3)'
+    if key.startswith(('mkl::', 'aten::addmm', 'aten::mm', 'mkldnn::_linear')):
+        return 'MKL matrix products (1x1 convolutions, SE, CRW)'
+    if key.startswith('graph_'):
+        return 'generated C++ kernels (elementwise, pooling, shuffles, upsampling)'
+    return key
+
+
+def onnxruntime_rows(path, x, runs):
+    import onnxruntime as ort
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    options.enable_profiling = True
+    with tempfile.TemporaryDirectory() as d:
+        options.profile_file_prefix = os.path.join(d, 'ort')
+        session = ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
+        name = session.get_inputs()[0].name
+        for _ in range(runs + 3):
+            session.run(None, {name: x})
+        with open(session.end_profiling()) as f:
+            events = json.load(f)
+    rows = collections.defaultdict(lambda: [0.0, 0])
+    for e in events:
+        if e.get('cat') == 'Node' and e['name'].endswith('_kernel_time'):
+            rows[e['args']['op_name']][0] += e['dur'] * runs / (runs + 3)
+            rows[e['args']['op_name']][1] += 1
+    return {k: (t, n * runs // (runs + 3)) for k, (t, n) in rows.items()}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--runs', type=int, default=20)
-    parser.add_argument('--rows', type=int, default=12)
+    parser.add_argument('--rows', type=int, default=10)
+    parser.add_argument('--paths', nargs='+', default=['eager', 'compiled', 'onnxruntime'])
     args = parser.parse_args(argv)
-    from mmpose.models.backbones import LiteHRNet as MMPoseLiteHRNet
+    import warnings
+    warnings.filterwarnings('ignore')
+    reference, ours, x = pose_pair('Lite-HRNet-18')
+    if 'eager' in args.paths:
+        print_rows("MMPose's Lite-HRNet-18, eager", torch_rows(eager(reference, x), args.runs),
+                   args.runs, args.rows)
+        print_rows('ours, deploy form, eager', torch_rows(eager(to_deployed(ours), x),
+                                                          args.runs), args.runs, args.rows)
+    if 'compiled' in args.paths:
+        import torch._inductor.config as inductor_config
 
-    from litehrnet_mm.models import LiteHRNet
-    from litehrnet_mm.models.backbones import arch_to_extra
-    ref = MMPoseLiteHRNet(arch_to_extra('18'))
-    ref.eval()
-    ours = LiteHRNet(arch='18')
-    ours.load_state_dict(ref.state_dict())
-    ours.eval()
-    ours.switch_to_deploy()
-    print("MMPose's LiteHRNet-18, eager:\n")
-    table(ref, args.runs, args.rows)
-    print('ours, deploy form, eager:\n')
-    table(ours, args.runs, args.rows)
+        from litehrnet_mm.apis import TensorModel
+        from litehrnet_mm.deploy import compile_model
+        inductor_config.cpp.enable_kernel_profile = True
+        compiled = compile_model(TensorModel(to_deployed(ours)), cpp_wrapper=False)
+
+        def run():
+            with torch.no_grad():
+                return compiled(x)
+        print_rows('ours, deploy form, torch.compile (freezing; Python wrapper kept so that '
+                   'the profiler sees each call)', torch_rows(run, args.runs, compiled_group),
+                   args.runs, args.rows)
+    if 'onnxruntime' in args.paths:
+        from litehrnet_mm.deploy import export_onnx
+        rtm = build(mmpose_config(RTMPOSE.format(v='t')))
+        with tempfile.TemporaryDirectory() as d:
+            for title, model, deploy in (('ours', ours, True),
+                                         ("MMPose's Lite-HRNet-18", reference, False),
+                                         ('RTMPose-t', rtm, False)):
+                path = export_onnx(copy.deepcopy(model), os.path.join(d, 'm.onnx'), 256, 192,
+                                   deploy=deploy)
+                print_rows(f'{title}, ONNX Runtime',
+                           onnxruntime_rows(path, x.numpy().astype(np.float32), args.runs),
+                           args.runs, args.rows)
 
 
 if __name__ == '__main__':

@@ -1,5 +1,6 @@
 """ONNX export of pose and segmentation models: files run in ONNX Runtime and match PyTorch at
 several sizes (rtol 1e-3, atol 1e-5), with weights that give non-trivial outputs."""
+import copy
 import os.path as osp
 
 import numpy as np
@@ -35,17 +36,22 @@ def _compare(model, path, shapes):
     (SEG, (128, 256), [(2, 3, 160, 256), (1, 3, 96, 224)]),
 ], ids=['pose', 'seg'])
 def test_dynamic_export_matches_pytorch_at_several_sizes(config, fixed, others, tmp_path):
+    """The deploy form is exported; ONNX Runtime is compared with the training form."""
     model = _model(config)
+    reference = copy.deepcopy(model)
     path = export_onnx(model, str(tmp_path / 'dynamic.onnx'), *fixed, dynamic=True)
-    _compare(model, path, [(1, 3, *fixed), *others])
+    assert model.backbone.deployed
+    _compare(reference, path, [(1, 3, *fixed), *others])
 
 
 def test_fixed_size_export(tmp_path):
     model = _model(POSE)
+    reference = copy.deepcopy(model)
     path = export_onnx(model, str(tmp_path / 'fixed.onnx'), 256, 192)
-    _compare(model, path, [(1, 3, 256, 192)])
+    _compare(reference, path, [(1, 3, 256, 192), (3, 3, 256, 192)])  # the batch stays free
     session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
-    with pytest.raises(Exception):  # the fixed graph really is fixed
+    with pytest.raises(ort.capi.onnxruntime_pybind11_state.InvalidArgument,
+                       match='Got invalid dimensions'):  # the fixed graph really is fixed
         session.run(None, {'image': np.zeros((1, 3, 320, 192), np.float32)})
 
 
@@ -63,3 +69,18 @@ def test_export_tool_refuses_before_building(tmp_path):
         load_tool('export_onnx').main([POSE, '--out', str(tmp_path / 'x.onnx'), '--shape', '250',
                                        '192', '--dynamic'])
     assert not (tmp_path / 'x.onnx').exists()
+
+
+def test_openvino_runs_the_export(tmp_path):
+    """The same file in OpenVINO (fp32 precision hint) matches the training form."""
+    from litehrnet_mm.deploy import runner
+    model = _model(POSE)
+    reference = TensorModel(copy.deepcopy(model)).eval()
+    path = export_onnx(model, str(tmp_path / 'pose.onnx'), 128, 96)
+    run = runner('openvino', path, threads=2)
+    x = torch.randn(2, 3, 128, 96)
+    with torch.no_grad():
+        expected = reference(x).numpy()
+    actual = run(x.numpy())[0]
+    assert np.abs(expected).max() > 1e-2
+    np.testing.assert_allclose(actual, expected, rtol=1e-3, atol=1e-4 * np.abs(expected).max())

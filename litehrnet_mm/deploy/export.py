@@ -17,7 +17,8 @@ from ..models.backbones.arch import MIN_INPUT_SIZE
 
 
 class TensorModel(torch.nn.Module):
-    """``model(x, mode='tensor')`` as a plain ``forward(x)`` (one tensor out)."""
+    """``model(x, mode='tensor')`` as a plain ``forward(x)``: one tensor out, or a tuple when
+    the head returns several (RTMPose's SimCC head returns x and y)."""
 
     def __init__(self, model):
         super().__init__()
@@ -26,8 +27,18 @@ class TensorModel(torch.nn.Module):
     def forward(self, x):
         out = self.model(x, None, mode='tensor')
         if isinstance(out, (list, tuple)):
-            out = out[-1] if len(out) else out
+            out = out[0] if len(out) == 1 else tuple(out)
         return out
+
+
+def to_deploy_model(model: torch.nn.Module) -> torch.nn.Module:
+    """Switch the Lite-HRNet backbone of an estimator or segmentor to its deploy form (in
+    place; other backbones are left as they are). Returns ``model``."""
+    backbone = getattr(model, 'backbone', None)
+    from ..models import LiteHRNet
+    if isinstance(backbone, LiteHRNet):
+        backbone.switch_to_deploy()
+    return model
 
 
 def check_export_shape(height: int, width: int, dynamic: bool):
@@ -45,20 +56,31 @@ def check_export_shape(height: int, width: int, dynamic: bool):
 
 
 def export_onnx(model: torch.nn.Module, path: str, height: int, width: int,
-                dynamic: bool = False, batch: int = 1, opset: int = 18) -> str:
-    """Export ``model`` (a pose estimator or segmentor in eval mode) to ``path``."""
+                dynamic: bool = False, batch: int = 1, opset: int = 18,
+                deploy: bool = True) -> str:
+    """Export ``model`` (a pose estimator or segmentor in eval mode) to ``path``.
+
+    The batch axis is always free; ``dynamic`` frees height and width too (multiples of 32).
+    ``deploy`` first switches a Lite-HRNet backbone to its deploy form (in place), whose
+    ONNX implementation is what the exporter traces.
+    """
     check_export_shape(height, width, dynamic)
+    if deploy:
+        to_deploy_model(model)
     wrapped = TensorModel(model).eval()
-    x = torch.randn(batch, 3, height, width)
-    dynamic_shapes = None
+    x = torch.randn(max(batch, 2), 3, height, width)
+    dim = torch.export.Dim
+    shapes = {0: dim('batch', min=1, max=1024)}
     if dynamic:
-        dim = torch.export.Dim
-        dynamic_shapes = {'x': {0: dim('batch', min=1, max=1024),
-                                2: 32 * dim('height_32', min=1, max=256),
-                                3: 32 * dim('width_32', min=1, max=256)}}
+        shapes.update({2: 32 * dim('height_32', min=1, max=256),
+                       3: 32 * dim('width_32', min=1, max=256)})
+    with torch.no_grad():
+        outputs = wrapped(x)
+    names = ['output'] if isinstance(outputs, torch.Tensor) else \
+        [f'output{i}' for i in range(len(outputs))]
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        torch.onnx.export(wrapped, (x, ), path, input_names=['image'], output_names=['output'],
-                          dynamic_shapes=dynamic_shapes, opset_version=opset, dynamo=True,
+        torch.onnx.export(wrapped, (x, ), path, input_names=['image'], output_names=names,
+                          dynamic_shapes={'x': shapes}, opset_version=opset, dynamo=True,
                           external_data=False, verbose=False)
     return path

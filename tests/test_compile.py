@@ -1,0 +1,119 @@
+"""The compiled forms: torch.compile of the deploy form, and AOTInductor packages that record
+what they were built for and refuse anything else before running."""
+import json
+import shutil
+import zipfile
+
+import pytest
+import torch
+
+from litehrnet_mm.deploy import (INDUCTOR_OPTIONS, PackagedModel, build_package, compile_model,
+                                 read_package_metadata)
+from litehrnet_mm.models import LiteHRNet
+from tests.helpers import assert_close, randomize
+
+
+class FirstOutput(torch.nn.Module):
+    """The backbone as an image -> tensor model."""
+
+    def __init__(self, backbone):
+        super().__init__()
+        self.backbone = backbone
+
+    def forward(self, x):
+        return self.backbone(x)[0]
+
+
+@pytest.fixture(scope='module')
+def backbone():
+    return randomize(LiteHRNet(arch='18')).eval()
+
+
+def test_compiled_deploy_form_equals_the_training_form(backbone):
+    x = torch.randn(2, 3, 64, 96)
+    with torch.no_grad():
+        expected = backbone(x)[0]
+        deployed = LiteHRNet(arch='18').eval()
+        deployed.load_state_dict(backbone.state_dict())
+        deployed.switch_to_deploy()
+        torch._dynamo.reset()
+        compiled = compile_model(deployed)
+        assert_close(compiled(x)[0], expected, rel=1e-4)
+    assert INDUCTOR_OPTIONS == {'freezing': True, 'cpp_wrapper': True}
+
+
+@pytest.fixture(scope='module')
+def package(backbone, tmp_path_factory):
+    deployed = LiteHRNet(arch='18').eval()
+    deployed.load_state_dict(backbone.state_dict())
+    deployed.switch_to_deploy()
+    path = str(tmp_path_factory.mktemp('pkg') / 'backbone.pt2')
+    build_package(FirstOutput(deployed), path, 64, 96, max_batch=4,
+                  metadata=dict(config='test'))
+    return path
+
+
+def test_package_runs_any_batch_up_to_its_maximum(backbone, package):
+    model = PackagedModel(package)
+    for batch in (1, 3):
+        x = torch.randn(batch, 3, 64, 96)
+        with torch.no_grad():
+            assert_close(model(x), backbone(x)[0], rel=1e-4)
+    meta = read_package_metadata(package)
+    assert meta['input'] == dict(channels=3, height=64, width=96, dtype='float32', max_batch=4)
+    assert meta['torch'] == torch.__version__ and meta['config'] == 'test'
+
+
+@pytest.mark.parametrize('x,message', [
+    (torch.randn(1, 3, 64, 128), r'built for \(N, 3, 64, 96\) inputs, got \(1, 3, 64, 128\)'),
+    (torch.randn(1, 1, 64, 96), r'built for \(N, 3, 64, 96\) inputs, got \(1, 1, 64, 96\)'),
+    (torch.randn(1, 3, 64, 96).double(), 'takes float32 inputs, got torch.float64'),
+    (torch.randn(5, 3, 64, 96), 'takes batches of 1 to 4, got 5'),
+])
+def test_package_refuses_inputs_it_was_not_built_for(package, x, message):
+    with pytest.raises(ValueError, match=message):
+        PackagedModel(package)(x)
+
+
+def _edited_copy(package, tmp_path, edit):
+    """A copy of the package whose recorded metadata went through ``edit``."""
+    out = tmp_path / 'edited.pt2'
+    with zipfile.ZipFile(package) as src, zipfile.ZipFile(out, 'w') as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename.endswith('wrapper_metadata.json'):
+                meta = json.loads(data)
+                record = json.loads(meta['litehrnet_mm'])
+                edit(record)
+                meta['litehrnet_mm'] = json.dumps(record)
+                data = json.dumps(meta).encode()
+            dst.writestr(item, data)
+    return str(out)
+
+
+def test_package_refuses_another_torch(package, tmp_path):
+    path = _edited_copy(package, tmp_path, lambda r: r.update(torch='1.0.0'))
+    with pytest.raises(RuntimeError, match=r'built with torch 1.0.0; this is torch'):
+        PackagedModel(path)
+
+
+def test_package_refuses_a_cpu_without_its_instructions(package, tmp_path):
+    path = _edited_copy(package, tmp_path,
+                        lambda r: r['cpu']['isa'].append('avx1024_imaginary'))
+    with pytest.raises(RuntimeError, match=r"CPU with \['avx1024_imaginary'\].*lacks"):
+        PackagedModel(path)
+
+
+def test_not_a_package(tmp_path):
+    bad = tmp_path / 'bad.pt2'
+    bad.write_bytes(b'not a zip')
+    with pytest.raises(ValueError, match='is not an AOTInductor package'):
+        PackagedModel(str(bad))
+    with pytest.raises(FileNotFoundError, match='package not found'):
+        PackagedModel(str(tmp_path / 'missing.pt2'))
+    plain = tmp_path / 'plain.pt2'
+    with zipfile.ZipFile(plain, 'w') as z:
+        z.writestr('m/data/aotinductor/model/x.wrapper_metadata.json', '{}')
+    with pytest.raises(ValueError, match='was not built by litehrnet_mm'):
+        PackagedModel(str(plain))
+    shutil.rmtree(tmp_path)

@@ -1,0 +1,62 @@
+"""Build an AOTInductor package of a pose or segmentation model from one of our configs: the
+compiled deploy form, which loads in milliseconds without compiling.
+
+    python tools/build_package.py CONFIG --checkpoint CKPT --out model.pt2
+        [--shape H W] [--max-batch 64]
+
+The package takes (N, 3, H, W) float32 images, normalised as the model's data preprocessor
+does, for N from 1 to ``--max-batch``, and returns what ``model(x, mode='tensor')`` returns.
+It records the input size, the config, the checkpoint's sha256, torch and the CPU it was built
+for; ``litehrnet_mm.deploy.PackagedModel`` refuses anything else. Without ``--checkpoint`` it
+refuses to build unless ``--random-weights`` is given.
+"""
+import argparse
+import hashlib
+import os.path as osp
+import sys
+import time
+
+
+def sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config')
+    parser.add_argument('--checkpoint', default=None)
+    parser.add_argument('--random-weights', action='store_true',
+                        help='build without a checkpoint (for measurements only)')
+    parser.add_argument('--out', required=True)
+    parser.add_argument('--shape', type=int, nargs=2, default=None, metavar=('H', 'W'),
+                        help="default: the config's input size (pose) or 512 1024 (seg)")
+    parser.add_argument('--max-batch', type=int, default=64)
+    args = parser.parse_args(argv)
+    from litehrnet_mm.apis import MIN_INPUT_SIZE, TensorModel, build_model, load_config
+    from litehrnet_mm.deploy import build_package, to_deploy_model
+    if args.checkpoint is None and not args.random_weights:
+        sys.exit('give --checkpoint (or --random-weights to build one for measurements)')
+    cfg = load_config(args.config)
+    if args.shape is None:
+        codec = cfg.get('codec')
+        args.shape = [codec['input_size'][1], codec['input_size'][0]] if codec else [512, 1024]
+    h, w = args.shape
+    if min(h, w) < MIN_INPUT_SIZE or args.max_batch < 1:
+        sys.exit(f'--shape must be at least {MIN_INPUT_SIZE} and --max-batch at least 1')
+    model = to_deploy_model(build_model(cfg, args.checkpoint))
+    meta = dict(config=osp.abspath(args.config),
+                checkpoint=osp.abspath(args.checkpoint) if args.checkpoint else None,
+                checkpoint_sha256=sha256(args.checkpoint) if args.checkpoint else None)
+    start = time.perf_counter()
+    build_package(TensorModel(model), args.out, h, w, max_batch=args.max_batch, metadata=meta)
+    print(f'wrote {args.out} ({h}x{w}, batch 1..{args.max_batch}) in '
+          f'{time.perf_counter() - start:.0f} s')
+    return args.out
+
+
+if __name__ == '__main__':
+    main()
