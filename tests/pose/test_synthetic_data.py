@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pytest
 from scipy.io import loadmat
 
 from litehrnet_mm.datasets.synthetic.pose import COCO_NAMES, make_coco_keypoints, make_mpii
@@ -41,3 +42,26 @@ def test_mpii_annotations_and_head_boxes(tmp_path):
     assert all(len(a['joints']) == 16 for a in val)
     boxes = loadmat(f'{root}/annotations/mpii_gt_val.mat')['headboxes_src']
     assert boxes.shape == (2, 2, 3)
+
+
+def test_an_interrupted_generation_is_never_complete(tmp_path, monkeypatch):
+    """The completion marker goes first when writing starts and comes back only at the end,
+    so the demos regenerate a set whose writing was interrupted."""
+    from litehrnet_mm.datasets.synthetic import pose
+    from litehrnet_mm.fileio import is_complete
+    root = make_coco_keypoints(str(tmp_path / 'coco'), 2, 1)
+    assert is_complete(root)
+    written, write = [], pose.write_bytes
+
+    def interrupted(path, data):
+        if len(written) == 2:
+            raise KeyboardInterrupt
+        written.append(path)
+        return write(path, data)
+
+    monkeypatch.setattr(pose, 'write_bytes', interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        make_coco_keypoints(root, 2, 1, seed=1)
+    assert len(written) == 2 and not is_complete(root)
+    monkeypatch.setattr(pose, 'write_bytes', write)
+    assert is_complete(make_coco_keypoints(root, 2, 1, seed=1))

@@ -79,3 +79,18 @@ def test_missing_folder_fails_when_the_dataset_is_built(tmp_path):
                 type='CityscapesDataset', data_root=str(tmp_path / 'nowhere'),
                 data_prefix=dict(img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
                 pipeline=[]))
+
+
+def test_an_interrupted_generation_is_never_complete(tmp_path, monkeypatch):
+    from litehrnet_mm.datasets.synthetic import cityscapes
+    from litehrnet_mm.fileio import is_complete
+    root = make_cityscapes(str(tmp_path / 'cs'), 1, 1, height=64, width=128)
+    assert is_complete(root)
+
+    def interrupted(path, data):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cityscapes, 'write_bytes', interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        make_cityscapes(root, 1, 1, height=64, width=128)
+    assert not is_complete(root)

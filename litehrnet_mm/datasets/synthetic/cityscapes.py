@@ -19,6 +19,8 @@ import os.path as osp
 
 import numpy as np
 
+from ...fileio import mark_complete, mark_incomplete, write_bytes
+
 ROAD, SIDEWALK, BUILDING, POLE, SIGN, VEGETATION, SKY, PERSON, CAR = 0, 1, 2, 5, 7, 8, 10, 11, 13
 USED_CLASSES = (ROAD, SIDEWALK, BUILDING, POLE, SIGN, VEGETATION, SKY, PERSON, CAR)
 
@@ -111,8 +113,10 @@ def render_scene(rng, height=256, width=512):
 
 
 def make_cityscapes(root, num_train=40, num_val=20, seed=0, height=256, width=512):
-    """Write the data set; returns ``root``."""
+    """Write the data set; returns ``root``. Each file is written atomically and the
+    completion marker (:func:`litehrnet_mm.fileio.is_complete`) last."""
     import cv2
+    mark_incomplete(root)
     for split, num, s in (('train', num_train, seed), ('val', num_val, seed + 1)):
         rng = np.random.default_rng(s)
         img_dir = osp.join(root, 'leftImg8bit', split, 'synth')
@@ -122,8 +126,12 @@ def make_cityscapes(root, num_train=40, num_val=20, seed=0, height=256, width=51
         for i in range(num):
             img, lab = render_scene(rng, height, width)
             stem = f'synth_{s:06d}_{i:06d}'
-            cv2.imwrite(osp.join(img_dir, stem + '_leftImg8bit.png'), img)
-            cv2.imwrite(osp.join(lab_dir, stem + '_gtFine_labelTrainIds.png'), lab)
+            write_bytes(osp.join(img_dir, stem + '_leftImg8bit.png'),
+                        cv2.imencode('.png', img)[1].tobytes())
+            write_bytes(osp.join(lab_dir, stem + '_gtFine_labelTrainIds.png'),
+                        cv2.imencode('.png', lab)[1].tobytes())
+    mark_complete(root, num_train=num_train, num_val=num_val, seed=seed, height=height,
+                  width=width)
     return root
 
 

@@ -10,12 +10,14 @@ annotations are exact.
     python -m litehrnet_mm.datasets.synthetic.pose --out data/synthetic_pose
 """
 import argparse
-import json
+import io
 import math
 import os
 import os.path as osp
 
 import numpy as np
+
+from ...fileio import mark_complete, mark_incomplete, write_bytes, write_json
 
 COCO_NAMES = ('nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder',
               'right_shoulder', 'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist',
@@ -128,13 +130,17 @@ def _samples(folder, num, seed, width, height, first_id=1):
         joints, unit = random_figure(rng, width, height)
         img = render(rng, joints, unit, width, height)
         name = f'{idx:06d}.jpg'  # MMPose's MPII reader takes the image id from the name
-        cv2.imwrite(osp.join(folder, name), img, [cv2.IMWRITE_JPEG_QUALITY, 95])
+        jpeg = cv2.imencode('.jpg', img, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
+        write_bytes(osp.join(folder, name), jpeg)
         yield idx, name, joints, unit
 
 
 def make_coco_keypoints(root, num_train=200, num_val=50, seed=0, width=192, height=192):
-    """Write ``root/{train,val}/*.jpg`` and ``root/annotations/person_keypoints_{split}.json``."""
+    """Write ``root/{train,val}/*.jpg`` and ``root/annotations/person_keypoints_{split}.json``,
+    each file atomically and the completion marker (:func:`litehrnet_mm.fileio.is_complete`)
+    last."""
     os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
+    mark_incomplete(root)
     for split, num, s in (('train', num_train, seed), ('val', num_val, seed + 1)):
         images, anns = [], []
         for idx, name, joints, unit in _samples(osp.join(root, split), num, s, width, height):
@@ -154,16 +160,19 @@ def make_coco_keypoints(root, num_train=200, num_val=50, seed=0, width=192, heig
             dict(id=1, name='person', supercategory='person', keypoints=list(COCO_NAMES),
                  skeleton=COCO_SKELETON)
         ])
-        with open(osp.join(root, 'annotations', f'person_keypoints_{split}.json'), 'w') as f:
-            json.dump(coco, f)
+        write_json(osp.join(root, 'annotations', f'person_keypoints_{split}.json'), coco)
+    mark_complete(root, num_train=num_train, num_val=num_val, seed=seed, width=width,
+                  height=height)
     return root
 
 
 def make_mpii(root, num_train=200, num_val=50, seed=0, width=192, height=192):
     """Write ``root/images/*.jpg``, ``root/annotations/mpii_{train,val}.json`` and the
-    ``mpii_gt_val.mat`` head boxes that MMPose's MPII evaluation reads."""
+    ``mpii_gt_val.mat`` head boxes that MMPose's MPII evaluation reads, each file atomically
+    and the completion marker last."""
     from scipy.io import savemat
     os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
+    mark_incomplete(root)
     first_id = 1
     for split, num, s in (('train', num_train, seed), ('val', num_val, seed + 1)):
         anns, headboxes = [], []
@@ -182,11 +191,13 @@ def make_mpii(root, num_train=200, num_val=50, seed=0, width=192, height=192):
             c = (top + neck) / 2
             headboxes.append([[c[0] - half, c[1] - half], [c[0] + half, c[1] + half]])
         first_id += num
-        with open(osp.join(root, 'annotations', f'mpii_{split}.json'), 'w') as f:
-            json.dump(anns, f)
+        write_json(osp.join(root, 'annotations', f'mpii_{split}.json'), anns)
         if split == 'val':
-            savemat(osp.join(root, 'annotations', 'mpii_gt_val.mat'),
-                    dict(headboxes_src=np.transpose(np.array(headboxes), [1, 2, 0])))
+            mat = io.BytesIO()
+            savemat(mat, dict(headboxes_src=np.transpose(np.array(headboxes), [1, 2, 0])))
+            write_bytes(osp.join(root, 'annotations', 'mpii_gt_val.mat'), mat.getvalue())
+    mark_complete(root, num_train=num_train, num_val=num_val, seed=seed, width=width,
+                  height=height)
     return root
 
 
