@@ -1,9 +1,15 @@
-"""Shared helpers for the tests: weight randomisation and closeness."""
+"""Shared helpers for the tests: weight randomisation and closeness, a tiny MMEngine runner."""
+import itertools
+
+import numpy as np
 import torch
+from mmengine.model import BaseModel
+from mmengine.runner import Runner
 from torch.nn.modules.batchnorm import _BatchNorm
+from torch.utils.data import Dataset
 
 from litehrnet_mm.apis import mmpose_and_ours
-from litehrnet_mm.models import ARCH_SETTINGS, arch_to_extra
+from litehrnet_mm.models import ARCH_SETTINGS, LiteHRNet, arch_to_extra
 
 ARCHS = sorted(ARCH_SETTINGS)
 
@@ -59,3 +65,49 @@ def unscoped(x):
     if isinstance(x, (list, tuple)):
         return type(x)(unscoped(v) for v in x)
     return x
+
+
+_RUNNER_IDS = itertools.count()
+
+
+class ToyData(Dataset):
+    """Four random images; NumPy values in the metainfo end up in the checkpoint, as MMPose's
+    dataset_meta does."""
+    # NumPy values in the metainfo end up in the checkpoint, as MMPose's dataset_meta does.
+    metainfo = dict(sigmas=np.array([0.1, 0.2], dtype=np.float32), num_keypoints=np.int64(2))
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        g = torch.Generator().manual_seed(i)
+        return dict(inputs=torch.randn(3, 64, 64, generator=g))
+
+
+class ToyModel(BaseModel):
+    """Our backbone as an MMEngine model whose loss is the mean square of its output."""
+
+    def __init__(self):
+        super().__init__()
+        self.backbone = LiteHRNet(arch='18')
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        out = self.backbone(torch.stack(inputs) if isinstance(inputs, list) else inputs)[0]
+        return dict(loss=out.pow(2).mean()) if mode == 'loss' else out
+
+
+def toy_runner(work_dir, max_iters, **kwargs):
+    """A tiny MMEngine runner around our backbone, saving every 2 iterations."""
+    kwargs.setdefault('experiment_name', f'toy{next(_RUNNER_IDS)}')  # one message hub each
+    return Runner(
+        model=ToyModel(),
+        work_dir=str(work_dir),
+        train_dataloader=dict(dataset=ToyData(), batch_size=2, num_workers=0,
+                              sampler=dict(type='DefaultSampler', shuffle=False),
+                              collate_fn=dict(type='default_collate')),
+        optim_wrapper=dict(optimizer=dict(type='Adam', lr=1e-3)),
+        train_cfg=dict(by_epoch=False, max_iters=max_iters),
+        default_hooks=dict(checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2),
+                           logger=dict(type='LoggerHook', interval=1)),
+        default_scope='mmengine',
+        **kwargs)
