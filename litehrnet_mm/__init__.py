@@ -1,7 +1,9 @@
 """litehrnet-mm: Lite-HRNet for MMPose 1.x and MMSegmentation 1.x.
 
-Importing the package registers its modules in the ``litehrnet_mm`` registry scope and allows
-the classes that MMEngine checkpoints hold under torch's ``weights_only`` loading.
+Importing the package registers its modules in the ``litehrnet_mm`` registry scope, allows
+the classes that MMEngine checkpoints hold under torch's ``weights_only`` loading, and makes
+MMEngine's checkpoint loading run no code from a checkpoint
+(:mod:`litehrnet_mm.engine.checkpoint_loaders`).
 
 The public API (kept stable; everything else may move): :class:`LiteHRNet`,
 :class:`IterativeHeadNeck`, ``ARCH_SETTINGS``, :func:`arch_to_extra`, :func:`validate_extra`,
@@ -16,6 +18,9 @@ from . import datasets, engine  # noqa: E402  (registers the transform and hooks
 from .deploy import export_onnx, to_deploy  # noqa: E402
 from .models import (ARCH_SETTINGS, IterativeHeadNeck, LiteHRNet, arch_to_extra,  # noqa: E402
                      validate_extra)
+from .engine import checkpoint_loaders  # noqa: E402
+
+checkpoint_loaders.enable()
 
 __all__ = [
     '__version__', 'LiteHRNet', 'IterativeHeadNeck', 'ARCH_SETTINGS', 'arch_to_extra',
