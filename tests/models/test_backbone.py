@@ -284,3 +284,48 @@ def test_in_channels_one():
     model = LiteHRNet(arch='18', in_channels=1).eval()
     with torch.no_grad():
         assert model(torch.randn(1, 1, 64, 64))[0].shape == (1, 40, 16, 16)
+
+
+def test_a_load_that_leaves_backbone_weights_missing_is_refused():
+    model = randomize(LiteHRNet(arch='18'))
+    state = {k: v for k, v in model.state_dict().items() if not k.startswith('head_layer.')}
+    with pytest.raises(RuntimeError, match=r"lacks \d+ of its weights \(first: \['head_layer"):
+        LiteHRNet(arch='18').load_state_dict(state, strict=False)
+    # a full state dict loads, also without the BatchNorm counters old checkpoints lack
+    full = {k: v for k, v in model.state_dict().items() if 'num_batches_tracked' not in k}
+    loaded = LiteHRNet(arch='18')
+    loaded.load_state_dict(full, strict=False)
+    assert torch.equal(loaded.head_layer.projects[0].depthwise_conv.conv.weight,
+                       model.head_layer.projects[0].depthwise_conv.conv.weight)
+    partial = LiteHRNet(arch='18')
+    partial.allow_partial_load = True  # the documented way to load it on purpose
+    assert partial.load_state_dict(state, strict=False).missing_keys
+
+
+def test_init_model_with_a_checkpoint_of_another_model_is_refused(tmp_path):
+    """MMPose's init_model loads non-strictly and runs no hook: the backbone refuses."""
+    import os.path as osp
+
+    from mmengine.runner import save_checkpoint
+    from mmpose.apis import init_model
+
+    from tests.tools_loader import ROOT
+    config = osp.join(ROOT, 'configs', 'body_2d_keypoint', 'topdown_heatmap', 'coco',
+                      'td-hm_litehrnet-18_8xb64-210e_coco-256x192.py')
+    other = {f'backbone.{k}': v for k, v in LiteHRNet(arch='naive-18').state_dict().items()}
+    path = str(tmp_path / 'naive18.pth')
+    save_checkpoint({'state_dict': other, 'meta': {}}, path)
+    with pytest.raises(RuntimeError, match=r"LiteHRNet: the state dict being loaded lacks \d+ "
+                       r"of its weights under 'backbone.'"):
+        init_model(config, path, device='cpu')
+
+
+def test_deploy_in_a_training_config_is_refused_before_training():
+    model = LiteHRNet(arch='18', deploy=True)
+    with pytest.raises(ValueError, match=r'deploy=True\) is an inference setting.*remove '
+                       r'deploy=True from the training config'):
+        model.init_weights()  # MMEngine's runner does this before the first iteration
+    assert not model.deployed
+    plain = LiteHRNet(arch='18')
+    plain.init_weights()
+    assert plain.transition0[1][0][0].weight.std() < 0.01  # initialised as configured

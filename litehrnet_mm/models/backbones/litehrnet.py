@@ -286,3 +286,42 @@ class LiteHRNet(BaseModule):
                 if isinstance(m, _BatchNorm):
                     m.eval()
         return self
+
+    #: Set to True on a model to let a load leave some of its weights at their current values
+    #: (for example a checkpoint without the IterativeHead into a model with it).
+    allow_partial_load = False
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args, **kwargs) -> None:
+        """Refuse a load that leaves weights of this backbone missing.
+
+        MMEngine's ``load_from`` and MMPose's and MMSeg's ``init_model`` load non-strictly, so
+        a checkpoint of another model would otherwise leave random weights in place and give
+        meaningless predictions without an error. (``num_batches_tracked``, absent from old
+        checkpoints, may be missing, as MMEngine allows.)
+        """
+        missing = [k for k in self.state_dict(prefix=prefix)
+                   if k not in state_dict and not k.endswith('num_batches_tracked')]
+        if missing and not self.allow_partial_load:
+            where = f' under {prefix!r}' if prefix else ''
+            raise RuntimeError(
+                f'LiteHRNet: the state dict being loaded lacks {len(missing)} of its weights'
+                f'{where} (first: {missing[:3]}), which would keep their initial values: it '
+                f'is not a checkpoint of this backbone (another model, arch or with_head?). '
+                f'Use the config the checkpoint was trained with; to load it anyway, set '
+                f'allow_partial_load = True on the backbone.')
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def init_weights(self) -> None:
+        """Initialise the weights (``init_cfg``); refused with ``deploy=True``.
+
+        MMEngine's runner initialises a model's weights only to train it (before the first
+        iteration), and a deploy model folds its BatchNorm at its first eval-mode forward, after
+        which it cannot train.
+        """
+        if self.deploy:
+            raise ValueError(
+                'LiteHRNet(deploy=True) is an inference setting (BatchNorm is folded at the '
+                'first eval-mode forward, after which the model cannot be trained), but the '
+                'model is being initialised for training: remove deploy=True from the training '
+                'config and set it only where the model is tested or exported.')
+        super().init_weights()
