@@ -1,7 +1,11 @@
 """What the tools, benchmarks and tests share: building a model from one of our configs, the
 reference pair (MMPose's LiteHRNet and ours with the same weights), and running ``mim``."""
 import copy
+import glob
+import math
+import os
 import os.path as osp
+import re
 import subprocess
 import sys
 from typing import Optional, Sequence, Tuple, Union
@@ -10,11 +14,14 @@ import torch
 from mmengine.config import Config
 
 from .deploy.export import TensorModel
+from .engine.strict_checkpoint_hook import check_checkpoint_fits
+from .fileio import is_inside, write_bytes
 from .models import LiteHRNet, arch_to_extra
 from .models.backbones.arch import MIN_INPUT_SIZE
 
 __all__ = ['MIN_INPUT_SIZE', 'TensorModel', 'load_config', 'config_task', 'build_model',
-           'build_initialised_model', 'mmpose_and_ours', 'run_mim']
+           'build_initialised_model', 'mmpose_and_ours', 'run_mim', 'check_cfg_options',
+           'derived_config', 'checkpoint_of_run', 'check_onnx_input']
 
 TASKS = ('mmpose', 'mmseg')
 
@@ -50,16 +57,18 @@ def build_model(config: Union[str, Config], checkpoint: Optional[str] = None,
     package's own ``init_model`` (data preprocessor, ``dataset_meta``, ``cfg``).
 
     Unlike ``init_model``, the checkpoint loads strictly by default: a missing or unexpected
-    key or a shape mismatch raises, naming the keys. Without a checkpoint the weights are
-    PyTorch's defaults, as with ``init_model``.
+    key or a shape mismatch raises, naming the checkpoint and the first keys
+    (:func:`~litehrnet_mm.engine.strict_checkpoint_hook.check_checkpoint_fits`). Without a
+    checkpoint the weights are PyTorch's defaults, as with ``init_model``.
     """
+    from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
     cfg = load_config(config)
     model = _init_model(cfg)
     if checkpoint is not None:
-        from mmengine.runner import load_checkpoint
-        if not osp.isfile(checkpoint):
-            raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
-        ckpt = load_checkpoint(model, checkpoint, map_location='cpu', strict=strict)
+        ckpt = _load_checkpoint(checkpoint, map_location='cpu')  # litehrnet_mm's loaders
+        if strict:
+            check_checkpoint_fits(model, ckpt, checkpoint)
+        _load_checkpoint_to_model(model, ckpt, strict=False)
         meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
         if meta.get('dataset_meta'):
             model.dataset_meta = meta['dataset_meta']
@@ -113,3 +122,68 @@ def run_mim(args: Sequence[str], timeout: float = 1800, check: bool = True,
         output = f'\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}' if capture else ''
         raise RuntimeError(f'mim {" ".join(args)} failed ({proc.returncode}){output}')
     return proc
+
+
+def check_cfg_options(options: Sequence[str]) -> None:
+    """Refuse ``--cfg-options`` values with spaces: MMEngine's ``DictAction`` removes every
+    space from a value without a word (``data_root=/my data/`` becomes ``/mydata/``)."""
+    for option in options:
+        key, _, value = option.partition('=')
+        if ' ' in value:
+            raise ValueError(
+                f'--cfg-options {option!r}: MMEngine would silently read {key}='
+                f'{value.replace(" ", "")!r} (it removes spaces from values); use a value '
+                f'without spaces, or set it in a config file that inherits the config')
+
+
+def derived_config(config: str, path: str, settings: dict) -> str:
+    """Write a config file at ``path`` that inherits ``config`` and sets ``settings`` (dict
+    values merge into the base's, as in any MMEngine config); returns ``path``. Unlike
+    ``--cfg-options``, values keep their spaces."""
+    lines = [f'_base_ = [{osp.abspath(config)!r}]']
+    lines += [f'{key} = {value!r}' for key, value in settings.items()]
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    write_bytes(path, '\n'.join(lines + ['']).encode())
+    return path
+
+
+def checkpoint_of_run(work_dir: str, started: float, best: Optional[str] = None) -> str:
+    """The checkpoint that the training run started at ``started`` (``time.time()``) saved in
+    ``work_dir``: the newest file matching the glob ``best`` written since then, else the one
+    ``work_dir/last_checkpoint`` names, if both were written since then (files of an earlier
+    run in the same work dir are never taken)."""
+    since = math.floor(started)  # file systems may store whole seconds
+    fresh = lambda path: osp.isfile(path) and osp.getmtime(path) >= since  # noqa: E731
+    best_files = [p for p in glob.glob(osp.join(work_dir, best or '')) if best and fresh(p)]
+    if best_files:
+        return max(best_files, key=osp.getmtime)
+    record = osp.join(work_dir, 'last_checkpoint')
+    last = open(record).read().strip() if fresh(record) else ''
+    if not fresh(last) or not is_inside(last, work_dir):
+        raise RuntimeError(f'the training run in {work_dir} saved no checkpoint of its own '
+                           f'there ({record} is missing, older than the run, or points '
+                           f'elsewhere: {last!r})')
+    return last
+
+
+def check_onnx_input(onnx_file: str, shape: Sequence[int]) -> None:
+    """Refuse an input shape that ``onnx_file`` was not exported for, with our error rather than
+    the runtime's: fixed axes must match, and free axes of a dynamic export (named like
+    ``32*height_32``) must be multiples of their factor."""
+    import onnx
+    graph = onnx.load(onnx_file, load_external_data=False).graph
+    dims = graph.input[0].type.tensor_type.shape.dim
+    if len(dims) != len(shape):
+        raise ValueError(f'{onnx_file} takes a {len(dims)}-d input, got shape {tuple(shape)}')
+    for axis, (dim, size) in enumerate(zip(dims, shape)):
+        factor = re.match(r'(\d+)\*', dim.dim_param)
+        if dim.HasField('dim_value') and size != dim.dim_value:
+            raise ValueError(f'{onnx_file} was exported for size {dim.dim_value} on axis '
+                             f'{axis}, got {size} (shape {tuple(shape)}): export it at this '
+                             f'size, or with --dynamic')
+        if factor and size % int(factor[1]):
+            n = int(factor[1])
+            raise ValueError(f'{onnx_file} takes sizes divisible by {n} on axis {axis} '
+                             f'({dim.dim_param}), got {size} (shape {tuple(shape)}): resize or '
+                             f'pad the input to a multiple of {n}, e.g. '
+                             f'{max(n, n * round(size / n))}')

@@ -1,8 +1,12 @@
 """The README's main command until training lands: config -> MMPose model -> image -> picture."""
+import os.path as osp
+
 import mmcv
 import numpy as np
+import pytest
 
-from tests.tools_loader import load_tool
+from tests.helpers import randomize
+from tests.tools_loader import ROOT, load_tool
 
 
 def test_demo_runs_and_draws(tmp_path):
@@ -16,3 +20,39 @@ def test_demo_runs_and_draws(tmp_path):
     assert a.shape == b.shape == demo.synthetic_person().shape
     changed = (np.abs(a.astype(int) - b.astype(int)).max(-1) > 100).sum()
     assert changed > 100, f'only {changed} pixels show keypoints'
+
+
+POSE = osp.join(ROOT, 'configs', 'body_2d_keypoint', 'topdown_heatmap', 'coco',
+                'td-hm_litehrnet-18_8xb64-210e_coco-256x192.py')
+
+
+def test_demo_with_a_checkpoint_in_folders_with_spaces(tmp_path):
+    from mmengine.runner import save_checkpoint
+    from mmpose.apis import inference_topdown
+
+    from litehrnet_mm.apis import build_model
+    demo = load_tool('demo_pose')
+    folder = tmp_path / 'my models'
+    folder.mkdir()
+    model = randomize(build_model(POSE))
+    checkpoint = str(folder / 'trained model.pth')
+    save_checkpoint({'state_dict': model.state_dict(), 'meta': {}}, checkpoint)
+    out = folder / 'out dir' / 'vis.jpg'
+    results = demo.main(['--config', POSE, '--checkpoint', checkpoint, '--out', str(out)])
+    expected = inference_topdown(model.eval(), demo.synthetic_person())[0]
+    np.testing.assert_allclose(results[0].pred_instances.keypoints,
+                               expected.pred_instances.keypoints, rtol=0, atol=1e-3)
+    assert mmcv.imread(str(out)).shape == demo.synthetic_person().shape
+
+
+def test_demo_refuses_a_checkpoint_of_another_model(tmp_path):
+    from mmengine.runner import save_checkpoint
+
+    from litehrnet_mm.models import LiteHRNet
+    path = str(tmp_path / 'lite30.pth')
+    state = {f'backbone.{k}': v for k, v in LiteHRNet(arch='30').state_dict().items()}
+    save_checkpoint({'state_dict': state, 'meta': {}}, path)
+    with pytest.raises(RuntimeError, match=rf'{path} does not match the model'):
+        load_tool('demo_pose').main(['--config', POSE, '--checkpoint', path, '--out',
+                                     str(tmp_path / 'vis.jpg')])
+    assert not (tmp_path / 'vis.jpg').exists()

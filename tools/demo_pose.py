@@ -2,7 +2,8 @@
 
 Uses MMPose's own API (``init_model``, ``inference_topdown``) and visualizer. Without a
 checkpoint the model has its initial weights, so the keypoints are not meaningful: this shows
-the install and the plumbing work. Pass ``--checkpoint`` for a trained model.
+the install and the plumbing work. Pass ``--checkpoint`` for a trained model; it loads strictly
+(a checkpoint that does not fit the config is an error naming the first differing keys).
 
     python tools/demo_pose.py [--config CFG] [--checkpoint PTH] [--image IMG] [--out OUT.jpg]
 """
@@ -41,12 +42,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     import mmcv
-    from mmpose.apis import inference_topdown, init_model
+    from mmpose.apis import inference_topdown
     from mmpose.registry import VISUALIZERS
 
+    from litehrnet_mm.apis import build_model
     if not osp.isfile(args.config):
         sys.exit(f'config not found: {args.config}')
-    model = init_model(args.config, args.checkpoint, device=args.device)
+    model = build_model(args.config, args.checkpoint, device=args.device)  # strict
     print(f'model: {type(model).__name__} with backbone '
           f'{type(model.backbone).__module__}.{type(model.backbone).__name__}, '
           f'{sum(p.numel() for p in model.parameters()):,} parameters')

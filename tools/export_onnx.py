@@ -1,11 +1,13 @@
 """Export a pose or segmentation model built from one of our configs to ONNX.
 
-    python tools/export_onnx.py CONFIG [--checkpoint CKPT] --out model.onnx
+    python tools/export_onnx.py CONFIG (--checkpoint CKPT | --random-weights) --out model.onnx
         [--shape H W] [--dynamic] [--verify]
 
 The graph: normalised image (N, 3, H, W) -> heatmaps (pose) or logits (segmentation), as
-``model(x, mode='tensor')``. ``--dynamic`` leaves batch, height and width free (sizes divisible
-by 32). ``--verify`` runs the file in ONNX Runtime and compares it with PyTorch.
+``model(x, mode='tensor')``. The checkpoint loads strictly (a missing, unexpected or reshaped
+key is an error naming it); without one the tool refuses to run unless ``--random-weights``
+asks for the untrained model explicitly. ``--dynamic`` leaves batch, height and width free
+(sizes divisible by 32). ``--verify`` runs the file in ONNX Runtime and compares it with PyTorch.
 Exporter: torch.onnx.export with dynamo=True (torch.export based, needs onnxscript), opset 18.
 """
 import argparse
@@ -38,6 +40,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config')
     parser.add_argument('--checkpoint', default=None)
+    parser.add_argument('--random-weights', action='store_true',
+                        help='export the untrained model (when no checkpoint is given)')
     parser.add_argument('--out', required=True)
     parser.add_argument('--shape', type=int, nargs=2, default=None, metavar=('H', 'W'),
                         help="default: the config's input size (pose) or 512 1024 (seg)")
@@ -52,6 +56,9 @@ def main(argv=None):
         args.shape = [codec['input_size'][1], codec['input_size'][0]] if codec else [512, 1024]
     h, w = args.shape
     check_export_shape(h, w, args.dynamic)  # before building anything
+    if args.checkpoint is None and not args.random_weights:
+        sys.exit('no --checkpoint given: the export would hold untrained weights; pass '
+                 '--checkpoint CKPT, or --random-weights if that is what you want')
     model = build_model(cfg, args.checkpoint)
     export_onnx(model, args.out, h, w, dynamic=args.dynamic)
     print(f'wrote {args.out} ({"dynamic batch/height/width" if args.dynamic else f"{h}x{w}"})')
