@@ -1,10 +1,12 @@
 """The main job: train Lite-HRNet-18 on the bundled synthetic COCO-format data, end to end
 through MMPose's own tools, and check the evaluation.
 
-1. writes the synthetic data set if it is not there (litehrnet_mm.datasets.synthetic.pose);
+1. writes the synthetic data set if it is not there, or its writing was interrupted
+   (litehrnet_mm.datasets.synthetic.pose);
 2. evaluates the untrained model with ``mim test mmpose`` (the baseline);
 3. trains with ``mim train mmpose``;
-4. evaluates the best checkpoint with ``mim test mmpose``: MMPose's CocoMetric (xtcocotools);
+4. evaluates the best checkpoint of this run with ``mim test mmpose``: MMPose's CocoMetric
+   (xtcocotools);
 5. evaluates the same saved predictions with pycocotools' own COCOeval: the APs must agree.
 
     python tools/train_pose_demo.py [--config CFG] [--work-dir DIR] [--epochs N]
@@ -12,26 +14,37 @@ through MMPose's own tools, and check the evaluation.
 Exits non-zero if a step fails or the two evaluators disagree.
 """
 import argparse
-import glob
 import json
 import os
 import os.path as osp
 import sys
+import time
 
-from litehrnet_mm.apis import run_mim
+from litehrnet_mm.apis import check_cfg_options, checkpoint_of_run, derived_config, run_mim
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join('configs', 'body_2d_keypoint', 'topdown_heatmap', 'synthetic',
                           'td-hm_litehrnet-18_1xb16-30e_synthetic-coco-128x96.py')
 
 
+def data_settings(coco_root: str) -> dict:
+    """Config settings that point a pose config at the COCO-format set in ``coco_root``."""
+    root = coco_root.rstrip('/') + '/'
+    ann_file = osp.join(coco_root, 'annotations', 'person_keypoints_val.json')
+    loader = dict(dataset=dict(data_root=root))
+    return dict(train_dataloader=loader, val_dataloader=loader, test_dataloader=loader,
+                val_evaluator=dict(ann_file=ann_file), test_evaluator=dict(ann_file=ann_file))
+
+
 def mim_test(config, checkpoint, work_dir, options=()):
     """``mim test mmpose``; returns its metrics and the path of the saved predictions."""
     prefix = osp.join(work_dir, 'predictions')
     out = osp.join(work_dir, 'metrics.json')
+    # paths go into a config file: --cfg-options would drop their spaces
+    config = derived_config(config, osp.join(work_dir, 'config', osp.basename(config)),
+                            dict(test_evaluator=dict(outfile_prefix=prefix)))
     run_mim(['test', 'mmpose', config, '--checkpoint', checkpoint, '--work-dir', work_dir,
-             '--out', out, '--cfg-options', f'test_evaluator.outfile_prefix={prefix}',
-             *options], capture=False)
+             '--out', out] + (['--cfg-options', *options] if options else []), capture=False)
     with open(out) as f:
         return json.load(f), prefix + '.keypoints.json'
 
@@ -71,42 +84,36 @@ def main(argv=None):
                         help='extra key=value overrides for training and testing')
     args = parser.parse_args(argv)
     from litehrnet_mm.engine.initial_weights import save_initial_weights
+    from litehrnet_mm.fileio import is_complete
 
-    from mmengine.config import Config
-    cfg = Config.fromfile(args.config)
-    ann_file = cfg.test_evaluator.ann_file
-    coco_root = osp.join(args.data_root, 'coco')
-    if osp.normpath(cfg.test_dataloader.dataset.data_root) != osp.normpath(coco_root):
-        args.cfg_options += [f'train_dataloader.dataset.data_root={coco_root}/',
-                             f'val_dataloader.dataset.data_root={coco_root}/',
-                             f'test_dataloader.dataset.data_root={coco_root}/']
-        ann_file = osp.join(coco_root, 'annotations', 'person_keypoints_val.json')
-        args.cfg_options += [f'val_evaluator.ann_file={ann_file}',
-                             f'test_evaluator.ann_file={ann_file}']
-    if not osp.isfile(ann_file):
+    check_cfg_options(args.cfg_options)
+    coco_root = osp.abspath(osp.join(args.data_root, 'coco'))
+    ann_file = osp.join(coco_root, 'annotations', 'person_keypoints_val.json')
+    if not is_complete(coco_root):  # missing, or an interrupted generation
         from litehrnet_mm.datasets.synthetic.pose import make_coco_keypoints
         print(f'writing the synthetic data set to {coco_root}', flush=True)
         make_coco_keypoints(coco_root, args.num_train, args.num_val)
 
     os.makedirs(args.work_dir, exist_ok=True)
+    # the data paths go into a config file, since --cfg-options would drop their spaces
+    config = derived_config(args.config,
+                            osp.join(args.work_dir, 'config', osp.basename(args.config)),
+                            data_settings(coco_root))
     train_options = list(args.cfg_options)
     if args.epochs is not None:
         train_options.append(f'train_cfg.max_epochs={args.epochs}')
 
     untrained = osp.join(args.work_dir, 'untrained.pth')
-    save_initial_weights(args.config, untrained)
-    base_metrics, _ = mim_test(args.config, untrained, osp.join(args.work_dir, 'test_untrained'),
+    save_initial_weights(config, untrained)
+    base_metrics, _ = mim_test(config, untrained, osp.join(args.work_dir, 'test_untrained'),
                                args.cfg_options)
 
-    run_mim(['train', 'mmpose', args.config, '--work-dir', args.work_dir] +
+    started = time.time()
+    run_mim(['train', 'mmpose', config, '--work-dir', args.work_dir] +
             (['--cfg-options', *train_options] if train_options else []), capture=False)
-    best = glob.glob(osp.join(args.work_dir, 'best_coco_AP_epoch_*.pth'))
-    if best:
-        checkpoint = max(best, key=osp.getmtime)
-    else:  # no validation ran: the last checkpoint
-        with open(osp.join(args.work_dir, 'last_checkpoint')) as f:
-            checkpoint = f.read().strip()
-    metrics, predictions = mim_test(args.config, checkpoint,
+    # this run's best checkpoint (no validation ran: its last one), never an older run's
+    checkpoint = checkpoint_of_run(args.work_dir, started, best='best_coco_AP_epoch_*.pth')
+    metrics, predictions = mim_test(config, checkpoint,
                                     osp.join(args.work_dir, 'test_trained'), args.cfg_options)
     reference = pycocotools_keypoint_stats(ann_file, predictions)
 

@@ -10,6 +10,9 @@ _base_ = ['../cityscapes/fcn_litehrnet-18_8xb2-160k_cityscapes-512x1024.py']
 custom_imports = dict(
     imports=['litehrnet_mm', 'litehrnet_mm.engine.cpu_ddp'], allow_failed_imports=False)
 
+# a fixed seed, so that the demo's figures reproduce (data order, augmentation, initial weights)
+randomness = dict(seed=0)
+
 crop_size = (128, 256)
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(

@@ -8,6 +8,9 @@ _base_ = ['../coco/td-hm_litehrnet-18_8xb64-210e_coco-256x192.py']
 custom_imports = dict(
     imports=['litehrnet_mm', 'litehrnet_mm.engine.cpu_ddp'], allow_failed_imports=False)
 
+# a fixed seed, so that the demo's figures reproduce (data order, augmentation, initial weights)
+randomness = dict(seed=0)
+
 # runtime
 train_cfg = dict(max_epochs=30, val_interval=10)
 

@@ -7,6 +7,9 @@ _base_ = ['../mpii/td-hm_litehrnet-18_8xb32-210e_mpii-256x256.py']
 custom_imports = dict(
     imports=['litehrnet_mm', 'litehrnet_mm.engine.cpu_ddp'], allow_failed_imports=False)
 
+# a fixed seed, so that the demo's figures reproduce (data order, augmentation, initial weights)
+randomness = dict(seed=0)
+
 train_cfg = dict(max_epochs=30, val_interval=10)
 param_scheduler = [
     dict(type='LinearLR', begin=0, end=50, start_factor=0.001, by_epoch=False),
