@@ -5,7 +5,8 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from litehrnet_mm.models import LiteHRNet
+from litehrnet_mm.models import LiteHRNet, arch_to_extra
+from tests.helpers import assert_close, randomize
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 POSE_CONFIG = osp.join(ROOT, 'configs', 'body_2d_keypoint', 'topdown_heatmap', 'coco',
@@ -34,11 +35,18 @@ def test_topdown_pose_estimator_from_config_dict():
         head=dict(type='HeatmapHead', in_channels=40, out_channels=17, deconv_out_channels=None,
                   loss=dict(type='KeypointMSELoss', use_target_weight=True), decoder=codec))
     with _in_scope('mmpose'):
-        model = MODELS.build(cfg).eval()
+        model = randomize(MODELS.build(cfg)).eval()
+        # the same estimator with MMPose's own LiteHRNet, and the same weights
+        reference = MODELS.build(dict(cfg, backbone=dict(type='LiteHRNet',
+                                                         extra=arch_to_extra('18'))))
+    reference.load_state_dict(model.state_dict())
+    reference.eval()
     assert type(model.backbone) is LiteHRNet
+    x = torch.randn(1, 3, 256, 192)
     with torch.no_grad():
-        heatmaps = model(torch.randn(1, 3, 256, 192), None, mode='tensor')
-    assert heatmaps.shape == (1, 17, 64, 48)
+        heatmaps = model(x, None, mode='tensor')
+        assert heatmaps.shape == (1, 17, 64, 48)
+        assert_close(heatmaps, reference(x, None, mode='tensor'))
 
 
 def test_encoder_decoder_from_config_dict():

@@ -109,6 +109,13 @@ def test_mmpose_inferencer(checkpoint, tmp_path):
     result = next(inferencer(img, vis_out_dir=str(out_dir), kpt_thr=-1e9))
     person = result['predictions'][0][0]
     assert np.array(person['keypoints']).shape == (17, 2)
+    # the same keypoints as MMPose's inference_topdown with the whole image as the box
+    from mmpose.apis import inference_topdown, init_model
+    expected = inference_topdown(init_model(COCO_CFG, checkpoint, device='cpu'), img)[0]
+    np.testing.assert_allclose(person['keypoints'], expected.pred_instances.keypoints[0],
+                               rtol=0, atol=1e-3)
+    np.testing.assert_allclose(person['keypoint_scores'],
+                               expected.pred_instances.keypoint_scores[0], rtol=0, atol=1e-5)
     files = list(out_dir.glob('*'))
     assert len(files) == 1
     drawn = mmcv.imread(str(files[0]))

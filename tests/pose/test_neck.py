@@ -43,10 +43,17 @@ def test_neck_after_mmposes_hrnet_in_a_pose_estimator():
         head=dict(type='HeatmapHead', in_channels=16, out_channels=17,
                   deconv_out_channels=None, loss=dict(type='KeypointMSELoss'), decoder=codec))
     with DefaultScope.overwrite_default_scope('mmpose'):
-        model = MODELS.build(cfg).eval()
+        model = randomize(MODELS.build(cfg)).eval()
     assert type(model.neck) is IterativeHeadNeck
+    # the neck computes what MMPose's own IterativeHead computes on HRNet's four outputs
+    from mmpose.models.backbones.litehrnet import IterativeHead as MMPoseIterativeHead
+    reference = MMPoseIterativeHead([16, 32, 64, 128]).eval()
+    reference.load_state_dict(model.neck.state_dict())
+    x = torch.randn(1, 3, 256, 192)
     with torch.no_grad():
-        assert model(torch.randn(1, 3, 256, 192), None, mode='tensor').shape == (1, 17, 64, 48)
+        heatmaps = model(x, None, mode='tensor')
+        assert heatmaps.shape == (1, 17, 64, 48)
+        assert_close(heatmaps, model.head.forward(reference(list(model.backbone(x)))[:1]))
 
 
 @pytest.mark.parametrize('kwargs,message', [
