@@ -50,6 +50,7 @@ OUR_POSE = osp.join(ROOT, 'configs', 'body_2d_keypoint', 'topdown_heatmap', 'coc
 OUR_SEG = osp.join(ROOT, 'configs', 'segmentation', 'cityscapes',
                    'fcn_litehrnet-18_8xb2-160k_cityscapes-512x1024.py')
 MMPOSE_POSE = 'body_2d_keypoint/topdown_heatmap/coco/td-hm_{arch}_8xb{batch}-210e_coco-{size}.py'
+HRNET_W32 = 'body_2d_keypoint/topdown_heatmap/coco/td-hm_hrnet-w32_8xb64-210e_coco-256x192.py'
 RTMPOSE = 'body_2d_keypoint/rtmpose/coco/rtmpose-{v}_8xb256-420e_aic-coco-256x192.py'
 POSE_MODELS = {  # name: (our arch, config name part, batch in the config name, input h, w)
     'Lite-HRNet-18': ('litehrnet-18', 64, (256, 192)),
@@ -142,25 +143,25 @@ def eager(model, x) -> Callable[[], object]:
 
 
 def onnx_paths(prefix: str, model, x, workdir: str, dynamic: bool = False,
-               deploy: bool = True, bf16: bool = False) -> List[Path]:
-    """Export ``model`` (a copy) and run it in ONNX Runtime and OpenVINO."""
+               deploy: bool = True, bf16: bool = False, export_for: str = 'onnxruntime',
+               runtimes=('onnxruntime', 'openvino')) -> List[Path]:
+    """Export ``model`` (a copy; ``export_for`` picks our graph's form) and run the file in
+    ``runtimes``; ``bf16`` adds OpenVINO with the bf16 precision hint."""
     import onnx
 
     from litehrnet_mm.deploy import export_onnx, runner
     if dynamic:
         prefix = f'{prefix}, dynamic-size export'
-    path = osp.join(workdir, f'{prefix}.onnx'.replace(' ', '_').replace(',', ''))
+    path = osp.join(workdir, f'{prefix}-{export_for}.onnx'.replace(' ', '_').replace(',', ''))
     export_onnx(copy.deepcopy(model), path, x.shape[2], x.shape[3], dynamic=dynamic,
-                deploy=deploy)
+                deploy=deploy, runtime=export_for)
     graph = onnx.load(path).graph
     info = dict(nodes=len(graph.node), convs=sum(n.op_type == 'Conv' for n in graph.node))
     xn = x.numpy()
     threads = torch.get_num_threads()
-    paths = [Path(f'{prefix}, ONNX Runtime', _bind(runner('onnxruntime', path, threads), xn),
-                  **info)]
-    if not dynamic:
-        paths.append(Path(f'{prefix}, OpenVINO', _bind(runner('openvino', path, threads), xn),
-                          **info))
+    names = {'onnxruntime': 'ONNX Runtime', 'openvino': 'OpenVINO'}
+    paths = [Path(f'{prefix}, {names[r]}', _bind(runner(r, path, threads), xn), **info)
+             for r in runtimes]
     if bf16:
         run = runner('openvino', path, threads, precision='bf16')
         reference = runner('openvino', path, threads)(xn)[0]
@@ -262,8 +263,11 @@ def main_table(args, workdir, peak, results):
             p.info['model'] = 'litehrnet'
             check_equal(base.fn, p.fn, p.name)
     paths += onnx_paths("MMPose's Lite-HRNet-18", reference, x, workdir, deploy=False)
-    ours_onnx = onnx_paths('ours', ours, x, workdir, bf16=True)
-    ours_onnx += onnx_paths('ours', ours, x, workdir, dynamic=True)
+    ours_onnx = onnx_paths('ours', ours, x, workdir)
+    ours_onnx += onnx_paths('ours, OpenVINO form', ours, x, workdir, export_for='openvino',
+                            runtimes=('openvino', ), bf16=True)
+    ours_onnx += onnx_paths('ours', ours, x, workdir, dynamic=True,
+                            runtimes=('onnxruntime', ))
     for p in ours_onnx:
         if 'bf16' not in p.name:
             check_equal(base.fn, p.fn, p.name)
@@ -279,6 +283,9 @@ def main_table(args, workdir, peak, results):
         for p in rows:
             p.info['model'] = key
         paths += rows
+    hrnet = build(mmpose_config(HRNET_W32))
+    flops['hrnet-w32'] = 2 * multiply_adds(hrnet, x)
+    paths.append(Path("MMPose's HRNet-W32, eager", eager(hrnet, x), model='hrnet-w32'))
     time_paths(paths, args.rounds, args.reps)
     print_table('Lite-HRNet-18 (with the IterativeHead and heatmap head), 256x192, batch 1',
                 paths, base, peak, flops)
@@ -323,6 +330,8 @@ def other_models_table(args, workdir, peak, results):
         paths = [base, Path('ours, deploy form, eager', eager(to_deployed(ours), x))]
         paths += onnx_paths(f"MMPose's {name}", reference, x, workdir, deploy=False)
         paths += onnx_paths(f'ours {name}', ours, x, workdir)
+        paths += onnx_paths(f'ours {name}, OpenVINO form', ours, x, workdir,
+                            export_for='openvino', runtimes=('openvino', ))
         time_paths(paths, args.rounds, max(5, args.reps // 2))
         print_table(f'{name}, batch 1', paths, base, peak)
         results['other'][name] = [dict(name=p.name, ms=p.ms, **p.info) for p in paths]
@@ -333,6 +342,8 @@ def other_models_table(args, workdir, peak, results):
     if not args.quick:
         paths += compiled_paths('ours seg', seg, x, workdir, plain=False)
     paths += onnx_paths('ours seg', seg, x, workdir)
+    paths += onnx_paths('ours seg, OpenVINO form', seg, x, workdir, export_for='openvino',
+                        runtimes=('openvino', ))
     time_paths(paths, args.rounds, 5)
     print_table('Segmentation, Lite-HRNet-18 + FCN head, 512x1024, batch 1', paths, base, peak)
     results['other']['segmentation'] = [dict(name=p.name, ms=p.ms, **p.info) for p in paths]

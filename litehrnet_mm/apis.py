@@ -5,7 +5,6 @@ import glob
 import math
 import os
 import os.path as osp
-import re
 import subprocess
 import sys
 from typing import Optional, Sequence, Tuple, Union
@@ -168,22 +167,6 @@ def checkpoint_of_run(work_dir: str, started: float, best: Optional[str] = None)
 
 def check_onnx_input(onnx_file: str, shape: Sequence[int]) -> None:
     """Refuse an input shape that ``onnx_file`` was not exported for, with our error rather than
-    the runtime's: fixed axes must match, and free axes of a dynamic export (named like
-    ``32*height_32``) must be multiples of their factor."""
-    import onnx
-    graph = onnx.load(onnx_file, load_external_data=False).graph
-    dims = graph.input[0].type.tensor_type.shape.dim
-    if len(dims) != len(shape):
-        raise ValueError(f'{onnx_file} takes a {len(dims)}-d input, got shape {tuple(shape)}')
-    for axis, (dim, size) in enumerate(zip(dims, shape)):
-        factor = re.match(r'(\d+)\*', dim.dim_param)
-        if dim.HasField('dim_value') and size != dim.dim_value:
-            raise ValueError(f'{onnx_file} was exported for size {dim.dim_value} on axis '
-                             f'{axis}, got {size} (shape {tuple(shape)}): export it at this '
-                             f'size, or with --dynamic')
-        if factor and size % int(factor[1]):
-            n = int(factor[1])
-            raise ValueError(f'{onnx_file} takes sizes divisible by {n} on axis {axis} '
-                             f'({dim.dim_param}), got {size} (shape {tuple(shape)}): resize or '
-                             f'pad the input to a multiple of {n}, e.g. '
-                             f'{max(n, n * round(size / n))}')
+    the runtime's (see :func:`litehrnet_mm.deploy.runtimes.check_input_shape`)."""
+    from .deploy.runtimes import check_input_shape, onnx_input_spec
+    check_input_shape(onnx_file, onnx_input_spec(onnx_file), shape)

@@ -84,3 +84,17 @@ def test_openvino_runs_the_export(tmp_path):
     actual = run(x.numpy())[0]
     assert np.abs(expected).max() > 1e-2
     np.testing.assert_allclose(actual, expected, rtol=1e-3, atol=1e-4 * np.abs(expected).max())
+
+
+def test_runtimes_refuse_what_the_file_was_not_exported_for(tmp_path):
+    """Our error, before ONNX Runtime's or OpenVINO's, in both runtimes."""
+    from litehrnet_mm.deploy import runner
+    path = export_onnx(_model(POSE), str(tmp_path / 'pose.onnx'), 128, 96, dynamic=True)
+    for kind in ('onnxruntime', 'openvino'):
+        run = runner(kind, path)
+        assert run(np.zeros((2, 3, 160, 64), np.float32))[0].shape == (2, 17, 40, 16)
+        with pytest.raises(ValueError, match=r'divisible by 32 on axis 2 \(32\*height_32\), '
+                                             r'got 100'):
+            run(np.zeros((1, 3, 100, 64), np.float32))
+        with pytest.raises(ValueError, match='takes a float32 numpy array, got float64'):
+            run(np.zeros((1, 3, 128, 96)))

@@ -1,16 +1,19 @@
 """Export a pose or segmentation model built from one of our configs to ONNX.
 
     python tools/export_onnx.py CONFIG (--checkpoint CKPT | --random-weights) --out model.onnx
-        [--shape H W] [--dynamic] [--verify]
+        [--shape H W] [--dynamic] [--runtime onnxruntime|openvino] [--verify]
 
 The graph: normalised image (N, 3, H, W) -> heatmaps (pose) or logits (segmentation), as
-``model(x, mode='tensor')``. The checkpoint loads strictly (a missing, unexpected or reshaped
-key is an error naming it); without one the tool refuses to run unless ``--random-weights``
-asks for the untrained model explicitly. ``--dynamic`` leaves batch, height and width free
-(sizes divisible by 32). ``--verify`` runs the file in ONNX Runtime and compares it with PyTorch.
+``model(x, mode='tensor')``, from the backbone's deploy form. The checkpoint loads strictly (a
+missing, unexpected or reshaped key is an error naming it); without one the tool refuses to
+run unless ``--random-weights`` asks for the untrained model explicitly. The batch is always
+free; ``--dynamic`` frees height and width too (sizes divisible by 32). ``--runtime`` writes
+the channel shuffle in the form that runtime runs fastest. ``--verify`` runs the file in that
+runtime and compares it with the PyTorch model (the training form).
 Exporter: torch.onnx.export with dynamo=True (torch.export based, needs onnxscript), opset 18.
 """
 import argparse
+import copy
 import os.path as osp
 import sys
 
@@ -18,20 +21,20 @@ import numpy as np
 import torch
 
 
-def verify(model, path, shapes, rtol=1e-3, atol=1e-5):
-    """Largest deviation of ONNX Runtime from PyTorch over ``shapes`` (raises if too large)."""
-    import onnxruntime as ort
-    from litehrnet_mm.deploy import TensorModel
-    session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
+def verify(model, path, shapes, rtol=1e-3, atol=1e-5, runtime='onnxruntime'):
+    """Compare ``runtime`` on the file with PyTorch's ``model`` over ``shapes`` (raises if
+    they differ)."""
+    from litehrnet_mm.deploy import TensorModel, runner
+    run = runner(runtime, path)
     wrapped = TensorModel(model).eval()
     for shape in shapes:
         x = torch.randn(*shape)
         with torch.no_grad():
             expected = wrapped(x).numpy()
-        actual = session.run(None, {'image': x.numpy()})[0]
+        actual = run(x.numpy())[0]
         np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol,
-                                   err_msg=f'ONNX Runtime differs from PyTorch at {shape}')
-        print(f'verified {tuple(shape)} -> {actual.shape}')
+                                   err_msg=f'{runtime} differs from PyTorch at {shape}')
+        print(f'verified {tuple(shape)} -> {actual.shape} in {runtime}')
 
 
 def main(argv=None):
@@ -46,6 +49,8 @@ def main(argv=None):
     parser.add_argument('--shape', type=int, nargs=2, default=None, metavar=('H', 'W'),
                         help="default: the config's input size (pose) or 512 1024 (seg)")
     parser.add_argument('--dynamic', action='store_true')
+    parser.add_argument('--runtime', choices=['onnxruntime', 'openvino'], default='onnxruntime',
+                        help='the runtime the graph is written for (both run either file)')
     parser.add_argument('--verify', action='store_true')
     args = parser.parse_args(argv)
     if not osp.isfile(args.config):
@@ -60,13 +65,14 @@ def main(argv=None):
         sys.exit('no --checkpoint given: the export would hold untrained weights; pass '
                  '--checkpoint CKPT, or --random-weights if that is what you want')
     model = build_model(cfg, args.checkpoint)
-    export_onnx(model, args.out, h, w, dynamic=args.dynamic)
+    reference = copy.deepcopy(model) if args.verify else None  # the training form
+    export_onnx(model, args.out, h, w, dynamic=args.dynamic, runtime=args.runtime)
     print(f'wrote {args.out} ({"dynamic batch/height/width" if args.dynamic else f"{h}x{w}"})')
     if args.verify:
         shapes = [(1, 3, h, w)]
         if args.dynamic:
             shapes += [(2, 3, h + 32, w), (1, 3, h, w + 64)]  # other sizes, same file
-        verify(model, args.out, shapes)
+        verify(reference, args.out, shapes, runtime=args.runtime)
 
 
 if __name__ == '__main__':

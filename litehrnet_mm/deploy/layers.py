@@ -27,13 +27,16 @@ import torch.nn.functional as F
 from torch import nn
 
 _ACTS = (None, 'relu', 'sigmoid')
-GRAPH_TARGETS = ('inductor', 'onnx')
+GRAPH_TARGETS = ('inductor', 'onnx', 'openvino')
 _graph_target: Optional[str] = None
 
 
 @contextlib.contextmanager
 def graph_target(target: str) -> Iterator[None]:
-    """Trace the deploy form for ``target`` (``'inductor'`` or ``'onnx'``) inside the block.
+    """Trace the deploy form for ``target`` inside the block: ``'inductor'``, ``'onnx'`` (for
+    ONNX Runtime) or ``'openvino'`` (the ONNX form with the channel shuffle written as
+    reshape-transpose-reshape, the pattern OpenVINO fuses; ONNX Runtime runs the one-copy
+    ``stack`` form faster).
 
     Without it, ``torch.export`` and the TorchScript tracer (the ONNX exporters) get the
     ``'onnx'`` form and ``torch.compile`` the ``'inductor'`` form; AOTInductor, which traces
@@ -77,7 +80,7 @@ def channels_innermost(x: torch.Tensor) -> bool:
 def implementation(x: torch.Tensor) -> str:
     """``'eager'``, ``'inductor'`` or ``'onnx'``: how a deploy layer computes on ``x``."""
     target = _traced_target()
-    if target == 'onnx' or not channels_innermost(x):
+    if target in ('onnx', 'openvino') or not channels_innermost(x):
         return 'onnx'
     if target is None:
         return 'eager' if torch.backends.mkldnn.is_available() else 'onnx'
@@ -237,4 +240,7 @@ def interleave(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         n, c, h, w = a.shape
         y = torch.stack([a.permute(0, 2, 3, 1), b.permute(0, 2, 3, 1)], dim=-1)
         return y.view(n, h, w, 2 * c).permute(0, 3, 1, 2)
+    if _traced_target() == 'openvino':
+        from ..models.blocks import channel_shuffle
+        return channel_shuffle(torch.cat([a, b], 1), 2)
     return torch.stack([a, b], 2).flatten(1, 2)

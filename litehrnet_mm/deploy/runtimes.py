@@ -1,10 +1,12 @@
 """ONNX Runtime and OpenVINO sessions for exported files, with the settings this project
 measures with (latency-oriented, a given number of threads, fp32 unless asked otherwise)."""
-from typing import Callable, Optional
+import re
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-_INSTALL = {'onnxruntime': 'pip install onnxruntime', 'openvino': 'pip install openvino'}
+_INSTALL = {'onnxruntime': 'pip install onnxruntime', 'openvino': 'pip install openvino',
+            'onnx': 'pip install onnx'}
 
 
 def _require(module: str):
@@ -34,20 +36,69 @@ def openvino_model(path: str, threads: Optional[int] = None, precision: str = 'f
     return ov.Core().compile_model(path, 'CPU', config)
 
 
+#: per input axis: (fixed size or None, factor its size must be a multiple of or None, the
+#: axis' name in the file)
+AxisSpec = Tuple[Optional[int], Optional[int], str]
+
+
+def onnx_input_spec(path: str) -> List[AxisSpec]:
+    """What sizes the first input of an exported file takes, axis by axis (a dynamic export
+    names its height and width ``32*height_32`` and ``32*width_32``)."""
+    onnx = _require('onnx')
+    dims = onnx.load(path, load_external_data=False).graph.input[0].type.tensor_type.shape.dim
+    spec = []
+    for dim in dims:
+        factor = re.match(r'(\d+)\*', dim.dim_param)
+        spec.append((dim.dim_value if dim.HasField('dim_value') else None,
+                     int(factor[1]) if factor else None, dim.dim_param))
+    return spec
+
+
+def check_input_shape(path: str, spec: Sequence[AxisSpec], shape: Sequence[int]) -> None:
+    """Refuse, with our error rather than the runtime's, an input shape the file was not
+    exported for: fixed axes must match, free axes of a dynamic export must be multiples of
+    their factor."""
+    shape = tuple(shape)
+    if len(spec) != len(shape):
+        raise ValueError(f'{path} takes a {len(spec)}-d input, got shape {shape}')
+    for axis, ((fixed, factor, name), size) in enumerate(zip(spec, shape)):
+        if fixed is not None and size != fixed:
+            raise ValueError(f'{path} was exported for size {fixed} on axis {axis}, got {size} '
+                             f'(shape {shape}): export it at this size, or with --dynamic')
+        if factor and size % factor:
+            raise ValueError(f'{path} takes sizes divisible by {factor} on axis {axis} ({name}), '
+                             f'got {size} (shape {shape}): resize or pad the input to a '
+                             f'multiple of {factor}, e.g. '
+                             f'{max(factor, factor * round(size / factor))}')
+
+
 def runner(kind: str, path: str, threads: Optional[int] = None,
            precision: str = 'f32') -> Callable[[np.ndarray], list]:
-    """``run(x) -> list of outputs`` for ``kind`` ``'onnxruntime'`` or ``'openvino'``."""
+    """``run(x) -> list of outputs`` for ``kind`` ``'onnxruntime'`` or ``'openvino'``; ``x``
+    is checked against the sizes the file was exported for, and must be float32."""
+    if kind not in ('onnxruntime', 'openvino'):
+        raise ValueError(f"runtime must be 'onnxruntime' or 'openvino', got {kind!r}")
+    spec = onnx_input_spec(path)
+
+    def check(x):
+        if not isinstance(x, np.ndarray) or x.dtype != np.float32:
+            raise ValueError(f'{path} takes a float32 numpy array, got '
+                             f'{getattr(x, "dtype", type(x).__name__)}')
+        check_input_shape(path, spec, x.shape)
+
     if kind == 'onnxruntime':
         session = onnxruntime_session(path, threads)
         name = session.get_inputs()[0].name
-        return lambda x: session.run(None, {name: x})
-    if kind == 'openvino':
-        model = openvino_model(path, threads, precision)
-        request = model.create_infer_request()
 
         def run(x):
-            request.infer({0: x})
-            return [request.get_output_tensor(i).data.copy()
-                    for i in range(len(model.outputs))]
+            check(x)
+            return session.run(None, {name: x})
         return run
-    raise ValueError(f"runtime must be 'onnxruntime' or 'openvino', got {kind!r}")
+    model = openvino_model(path, threads, precision)
+    request = model.create_infer_request()
+
+    def run(x):
+        check(x)
+        request.infer({0: x})
+        return [request.get_output_tensor(i).data.copy() for i in range(len(model.outputs))]
+    return run
