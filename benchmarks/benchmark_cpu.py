@@ -39,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from typing import Callable, Dict, List, Optional
 
 import numpy as np
@@ -186,38 +187,46 @@ def compiled_paths(prefix: str, model, x, workdir: str, plain: bool = True) -> L
     variants = [('torch.compile (freezing, C++ wrapper)', lambda m: compile_model(m))]
     if plain:
         variants.append(('switch_to_deploy + torch.compile (freezing)',
-                         lambda m: torch.compile(m, options={'freezing': True})))
+                         lambda m: compile_model(m, cpp_wrapper=False)))
     for name, make in variants:
-        torch._dynamo.reset()
         compiled = make(copy.deepcopy(deployed))
         t = time.perf_counter()
-        with torch.no_grad():
-            compiled(x)
-        seconds = time.perf_counter() - t
-
-        def run(compiled=compiled):
-            with torch.no_grad():
-                return compiled(x)
-        paths.append(Path(f'{prefix}, {name}', run, compile_s=seconds))
-    path = osp.join(workdir, f'{prefix}.pt2'.replace(' ', '_'))
-    t = time.perf_counter()
-    build_package(deployed, path, x.shape[2], x.shape[3], max_batch=16)
-    build_s = time.perf_counter() - t
-    t = time.perf_counter()
-    package = PackagedModel(path)
-    load_s = time.perf_counter() - t
-    paths.append(Path(f'{prefix}, AOTInductor package', lambda: package(x),
-                      compile_s=build_s, load_s=load_s))
+        compiled(x)
+        paths.append(Path(f'{prefix}, {name}', partial(compiled, x),
+                          compile_s=time.perf_counter() - t))
+    for max_batch in sorted({1, max(16, x.shape[0])}):
+        if max_batch < x.shape[0]:
+            continue
+        path = osp.join(workdir, f'{prefix}_{max_batch}.pt2'.replace(' ', '_'))
+        t = time.perf_counter()
+        build_package(deployed, path, x.shape[2], x.shape[3], max_batch=max_batch)
+        build_s = time.perf_counter() - t
+        t = time.perf_counter()
+        package = PackagedModel(path)
+        load_s = time.perf_counter() - t
+        batches = 'batch 1' if max_batch == 1 else f'batch 1-{max_batch}'
+        paths.append(Path(f'{prefix}, AOTInductor package ({batches})', partial(package, x),
+                          compile_s=build_s, load_s=load_s))
     return paths
 
 
 def pose_pair(name: str):
-    """MMPose's whole model of a variant (its own config) and ours, with the same weights."""
+    """MMPose's whole model of a variant (its own config; for naive-18, which MMPose ships no
+    config for, ours with MMPose's backbone) and ours, with the same weights."""
+    from mmengine.config import Config
+
+    from litehrnet_mm.models import arch_to_extra
     arch, batch, (h, w) = POSE_MODELS[name]
     size = f'{h}x{w}'
-    reference = randomized(build(mmpose_config(MMPOSE_POSE.format(arch=arch, batch=batch,
-                                                                  size=size))))
-    ours = build(OUR_POSE.format(arch=arch, batch=batch, size=size))
+    ours_config = OUR_POSE.format(arch=arch, batch=batch, size=size)
+    theirs = mmpose_config(MMPOSE_POSE.format(arch=arch, batch=batch, size=size))
+    if not osp.isfile(theirs):
+        cfg = Config.fromfile(ours_config)
+        variant = cfg.model.backbone.arch
+        cfg.model.backbone = dict(type='LiteHRNet', extra=arch_to_extra(variant))
+        theirs = cfg
+    reference = randomized(build(theirs))
+    ours = build(ours_config)
     ours.load_state_dict(reference.state_dict(), strict=True)
     return reference, ours.eval(), torch.randn(1, 3, h, w)
 

@@ -16,7 +16,7 @@ from tests.tools_loader import ROOT, load_tool
 POSE = osp.join(ROOT, 'configs', 'body_2d_keypoint', 'topdown_heatmap', 'coco',
                 'td-hm_litehrnet-18_8xb64-210e_coco-256x192.py')
 SEG = osp.join(ROOT, 'configs', 'segmentation', 'cityscapes',
-               'fcn_litehrnet-18-ihead_8xb2-160k_cityscapes-512x1024.py')
+               'fcn_litehrnet-18_8xb2-160k_cityscapes-512x1024.py')
 
 
 def _model(config):

@@ -21,7 +21,7 @@ from tests.tools_loader import ROOT
 POSE = osp.join(ROOT, 'configs', 'body_2d_keypoint', 'topdown_heatmap', 'synthetic',
                 'td-hm_litehrnet-18_1xb16-30e_synthetic-coco-128x96.py')
 SEG = osp.join(ROOT, 'configs', 'segmentation', 'synthetic',
-               'fcn_litehrnet-18_1xb4-400_synthetic-cityscapes-256x512.py')
+               'fcn_litehrnet-18-nohead_1xb4-400_synthetic-cityscapes-256x512.py')
 _IDS = itertools.count()
 
 

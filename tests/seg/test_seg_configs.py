@@ -57,7 +57,8 @@ def test_cityscapes_recipe(path):
                      'PackSegInputs']
     name = osp.basename(path)
     assert '_8xb2-160k_cityscapes-512x1024' in name
-    assert cfg.model.backbone.with_head == ('-ihead' in name)
+    # one naming convention with the pose configs: the published network has the IterativeHead
+    assert cfg.model.backbone.with_head == ('-nohead' not in name)
 
 
 def test_custom_imports_example_on_mmsegs_hrnet_config():

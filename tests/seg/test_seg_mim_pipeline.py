@@ -12,7 +12,7 @@ from tests.tools_loader import ROOT, load_tool
 from tests.tools_loader import mim
 
 CONFIG = osp.join(ROOT, 'configs', 'segmentation', 'synthetic',
-                  'fcn_litehrnet-18_1xb4-400_synthetic-cityscapes-256x512.py')
+                  'fcn_litehrnet-18-nohead_1xb4-400_synthetic-cityscapes-256x512.py')
 SHORT = ['train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
          'train_dataloader.persistent_workers=False', 'default_hooks.logger.interval=1',
          'default_hooks.checkpoint.interval=2', 'default_hooks.checkpoint.max_keep_ckpts=-1',
@@ -90,8 +90,8 @@ def test_mmseg_benchmark_prints_a_real_figure(short_run, tmp_path):
     root = make_cityscapes(str(tmp_path / 'bench'), num_train=1, num_val=20, height=64,
                            width=128)
     config = tmp_path / 'bench.py'
-    bench = CONFIG.replace('fcn_litehrnet-18_1xb4-400_synthetic-cityscapes-256x512',
-                           'fcn_litehrnet-18_synthetic-cityscapes_benchmark')
+    bench = CONFIG.replace('fcn_litehrnet-18-nohead_1xb4-400_synthetic-cityscapes-256x512',
+                           'fcn_litehrnet-18-nohead_1xb1-200img_synthetic-cityscapes-256x512')
     config.write_text(f"_base_ = ['{bench}']\n"
                       f"test_dataloader = dict(dataset=dict(dataset=dict(data_root='{root}/')))\n")
     proc = mim('run', 'mmseg', 'benchmark', str(config), short_run['checkpoint'])

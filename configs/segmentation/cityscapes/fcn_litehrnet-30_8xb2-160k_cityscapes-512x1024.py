@@ -1,4 +1,4 @@
-# Lite-HRNet-30 + FCNHead, Cityscapes 512x1024.
+# Lite-HRNet-30 (with its IterativeHead, as published) + FCNHead, Cityscapes 512x1024.
 #
 # The Lite-HRNet paper (Yu et al., CVPR 2021) reports Cityscapes val 75.3 mIoU at
 # 3.02 GFLOPs (512x1024) but its authors never released segmentation code. An MMSeg

@@ -1,4 +1,4 @@
-# Lite-HRNet-30 + FCNHead (IterativeHead in the backbone), Cityscapes 512x1024.
+# Lite-HRNet-30 without its IterativeHead + FCNHead, Cityscapes 512x1024.
 #
 # The Lite-HRNet paper (Yu et al., CVPR 2021) reports Cityscapes val 75.3 mIoU at
 # 3.02 GFLOPs (512x1024) but its authors never released segmentation code. An MMSeg
@@ -8,6 +8,6 @@
 # (power 0.9, min 1e-4), 160k iterations, 8 GPUs x 2 images; random resize 0.5-2.0 of
 # 2048x1024, 512x1024 crops (cat_max_ratio 0.75), flip, photometric distortion; FCNHead over
 # all four resolutions resized and concatenated (kernel 1, one conv); SyncBN; from scratch.
-_base_ = ['./fcn_litehrnet-18-ihead_8xb2-160k_cityscapes-512x1024.py']
+_base_ = ['./fcn_litehrnet-18-nohead_8xb2-160k_cityscapes-512x1024.py']
 
 model = dict(backbone=dict(arch='30'))

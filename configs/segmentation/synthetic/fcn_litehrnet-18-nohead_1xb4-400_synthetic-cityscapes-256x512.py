@@ -1,10 +1,10 @@
-# Lite-HRNet-18 + FCNHead on the bundled synthetic Cityscapes-format scenes
+# Lite-HRNet-18 without its IterativeHead + FCNHead on the bundled synthetic Cityscapes-format scenes
 # (litehrnet_mm.datasets.synthetic.cityscapes): the segmentation demo, a few minutes on 2 CPU cores.
 # The model is the Cityscapes config's with BN instead of SyncBN (SyncBN needs GPUs); images are
 # 256x512, crops 128x256, batch 4, 400 iterations of SGD (the recipe's optimizer and poly
 # schedule, with lr 0.05 for the short run).
 # Data: python -m litehrnet_mm.datasets.synthetic.cityscapes --out data/synthetic_cityscapes
-_base_ = ['../cityscapes/fcn_litehrnet-18_8xb2-160k_cityscapes-512x1024.py']
+_base_ = ['../cityscapes/fcn_litehrnet-18-nohead_8xb2-160k_cityscapes-512x1024.py']
 
 # trains with 1 process, or with several through `--launcher pytorch`, also without CUDA
 custom_imports = dict(

@@ -1,8 +1,8 @@
-# Lite-HRNet-18 + OCRNet (FCNHead auxiliary stage, then OCRHead), Cityscapes 512x1024:
+# Lite-HRNet-18 without its IterativeHead + OCRNet (FCNHead auxiliary stage, then OCRHead),
 # MMSeg's ocrnet_hr18 cascade with our backbone. No published Lite-HRNet OCR figures exist.
 # Recipe: that of the FCN configs beside this one (SGD 0.01 poly, 160k iterations,
 # 8 GPUs x 2 images, MMSeg's Cityscapes pipeline, SyncBN, from scratch).
-_base_ = ['./fcn_litehrnet-18_8xb2-160k_cityscapes-512x1024.py']
+_base_ = ['./fcn_litehrnet-18-nohead_8xb2-160k_cityscapes-512x1024.py']
 
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
