@@ -1,5 +1,6 @@
 """What the tools, benchmarks and tests share: building a model from one of our configs, the
 reference pair (MMPose's LiteHRNet and ours with the same weights), and running ``mim``."""
+import argparse
 import copy
 import glob
 import math
@@ -20,7 +21,8 @@ from .models.backbones.arch import MIN_INPUT_SIZE
 
 __all__ = ['MIN_INPUT_SIZE', 'TensorModel', 'load_config', 'config_task', 'build_model',
            'build_initialised_model', 'mmpose_and_ours', 'run_mim', 'check_cfg_options',
-           'derived_config', 'checkpoint_of_run', 'check_onnx_input']
+           'derived_config', 'checkpoint_of_run', 'check_onnx_input', 'add_model_arguments',
+           'config_from_arguments']
 
 TASKS = ('mmpose', 'mmseg')
 
@@ -170,3 +172,34 @@ def check_onnx_input(onnx_file: str, shape: Sequence[int]) -> None:
     the runtime's (see :func:`litehrnet_mm.deploy.runtimes.check_input_shape`)."""
     from .deploy.runtimes import check_input_shape, onnx_input_spec
     check_input_shape(onnx_file, onnx_input_spec(onnx_file), shape)
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments every artefact tool takes: the config, its weights, the output file and
+    the input size (see :func:`config_from_arguments`)."""
+    parser.add_argument('config')
+    parser.add_argument('--checkpoint', default=None)
+    parser.add_argument('--random-weights', action='store_true',
+                        help='use the untrained model (when no checkpoint is given; for '
+                        'measurements only)')
+    parser.add_argument('--out', required=True)
+    parser.add_argument('--shape', type=int, nargs=2, default=None, metavar=('H', 'W'),
+                        help="default: the config's input size (pose) or 512 1024 (seg)")
+
+
+def config_from_arguments(args: argparse.Namespace) -> Config:
+    """The config of :func:`add_model_arguments`' arguments, with ``args.shape`` filled in
+    from it; exits with the reason when the config is missing, the size is under
+    ``MIN_INPUT_SIZE`` or neither ``--checkpoint`` nor ``--random-weights`` was given."""
+    if not osp.isfile(args.config):
+        sys.exit(f'config not found: {args.config}')
+    cfg = load_config(args.config)
+    if args.shape is None:
+        codec = cfg.get('codec')  # pose configs: input_size is (w, h)
+        args.shape = [codec['input_size'][1], codec['input_size'][0]] if codec else [512, 1024]
+    if min(args.shape) < MIN_INPUT_SIZE:
+        sys.exit(f'--shape must be at least {MIN_INPUT_SIZE} on each side, got {args.shape}')
+    if args.checkpoint is None and not args.random_weights:
+        sys.exit('no --checkpoint given: the artefact would hold untrained weights; pass '
+                 '--checkpoint CKPT, or --random-weights if that is what you want')
+    return cfg

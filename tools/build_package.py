@@ -27,26 +27,16 @@ def sha256(path: str) -> str:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config')
-    parser.add_argument('--checkpoint', default=None)
-    parser.add_argument('--random-weights', action='store_true',
-                        help='build without a checkpoint (for measurements only)')
-    parser.add_argument('--out', required=True)
-    parser.add_argument('--shape', type=int, nargs=2, default=None, metavar=('H', 'W'),
-                        help="default: the config's input size (pose) or 512 1024 (seg)")
+    from litehrnet_mm.apis import (TensorModel, add_model_arguments, build_model,
+                                   config_from_arguments)
+    from litehrnet_mm.deploy import build_package, to_deploy_model
+    add_model_arguments(parser)
     parser.add_argument('--max-batch', type=int, default=64)
     args = parser.parse_args(argv)
-    from litehrnet_mm.apis import MIN_INPUT_SIZE, TensorModel, build_model, load_config
-    from litehrnet_mm.deploy import build_package, to_deploy_model
-    if args.checkpoint is None and not args.random_weights:
-        sys.exit('give --checkpoint (or --random-weights to build one for measurements)')
-    cfg = load_config(args.config)
-    if args.shape is None:
-        codec = cfg.get('codec')
-        args.shape = [codec['input_size'][1], codec['input_size'][0]] if codec else [512, 1024]
+    if args.max_batch < 1:
+        sys.exit(f'--max-batch must be at least 1, got {args.max_batch}')
+    cfg = config_from_arguments(args)
     h, w = args.shape
-    if min(h, w) < MIN_INPUT_SIZE or args.max_batch < 1:
-        sys.exit(f'--shape must be at least {MIN_INPUT_SIZE} and --max-batch at least 1')
     model = to_deploy_model(build_model(cfg, args.checkpoint))
     meta = dict(config=osp.abspath(args.config),
                 checkpoint=osp.abspath(args.checkpoint) if args.checkpoint else None,

@@ -38,32 +38,18 @@ def verify(model, path, shapes, rtol=1e-3, atol=1e-5, runtime='onnxruntime'):
 
 
 def main(argv=None):
-    from litehrnet_mm.apis import build_model, load_config
+    from litehrnet_mm.apis import add_model_arguments, build_model, config_from_arguments
     from litehrnet_mm.deploy import check_export_shape, export_onnx
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config')
-    parser.add_argument('--checkpoint', default=None)
-    parser.add_argument('--random-weights', action='store_true',
-                        help='export the untrained model (when no checkpoint is given)')
-    parser.add_argument('--out', required=True)
-    parser.add_argument('--shape', type=int, nargs=2, default=None, metavar=('H', 'W'),
-                        help="default: the config's input size (pose) or 512 1024 (seg)")
+    add_model_arguments(parser)
     parser.add_argument('--dynamic', action='store_true')
     parser.add_argument('--runtime', choices=['onnxruntime', 'openvino'], default='onnxruntime',
                         help='the runtime the graph is written for (both run either file)')
     parser.add_argument('--verify', action='store_true')
     args = parser.parse_args(argv)
-    if not osp.isfile(args.config):
-        sys.exit(f'config not found: {args.config}')
-    cfg = load_config(args.config)
-    if args.shape is None:
-        codec = cfg.get('codec')
-        args.shape = [codec['input_size'][1], codec['input_size'][0]] if codec else [512, 1024]
+    cfg = config_from_arguments(args)
     h, w = args.shape
     check_export_shape(h, w, args.dynamic)  # before building anything
-    if args.checkpoint is None and not args.random_weights:
-        sys.exit('no --checkpoint given: the export would hold untrained weights; pass '
-                 '--checkpoint CKPT, or --random-weights if that is what you want')
     model = build_model(cfg, args.checkpoint)
     reference = copy.deepcopy(model) if args.verify else None  # the training form
     export_onnx(model, args.out, h, w, dynamic=args.dynamic, runtime=args.runtime)

@@ -28,7 +28,8 @@ from torch import nn
 from ..models.blocks import (ConditionalChannelWeighting, FuseLayers, IterativeHead,
                              LiteHRModule, ParallelBranches, SeparableConvNorm, ShuffleUnit, Stem,
                              Transition, channel_shuffle, split_halves)
-from ..models.blocks.resample import pool_to, upsample_to
+from ..models.blocks.iterative_head import refine_low_to_high
+from ..models.blocks.resample import pool_to
 from .fold import fold_conv_module, fold_conv_norm
 from .layers import (FoldedConv, add_upsampled, channels_last, from_pixels, interleave,
                      mul_upsampled, pixels, upsample_nearest)
@@ -303,13 +304,7 @@ class DeployIterativeHead(nn.Module):
         ])
 
     def forward(self, x: Sequence[torch.Tensor]) -> List[torch.Tensor]:
-        y: List[torch.Tensor] = []
-        for s, project in zip(list(x)[::-1], self.projects):
-            if y:
-                s = s + upsample_to(y[-1], s.shape[-2:], 2, mode='bilinear',
-                                    align_corners=True)
-            y.append(project(s))
-        return y[::-1]
+        return refine_low_to_high(x, self.projects)
 
 
 _CONVERTERS = [
