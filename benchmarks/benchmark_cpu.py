@@ -23,7 +23,8 @@ Tables:
    against MMPose's, and the peak memory of a batch-16 step with and without ``with_cp``.
 
     python benchmarks/benchmark_cpu.py [--rounds 3] [--reps 30] [--quick]
-        [--out benchmarks/results]
+        [--out benchmarks/results] [--sections main batch8 other seg training memory]
+        [--update] [--no-compile-seg]
 
 Needs the benchmark extras: ``pip install -r requirements/benchmark.txt`` (OpenVINO,
 matplotlib). Writes ``results.json`` and ``latency.png`` into ``--out`` and prints Markdown.
@@ -59,6 +60,8 @@ POSE_MODELS = {  # name: (our arch, config name part, batch in the config name, 
     'Naive Lite-HRNet-18': ('naive-litehrnet-18', 64, (256, 192)),
     'Lite-HRNet-18 384x288': ('litehrnet-18', 32, (384, 288)),
 }
+
+SECTIONS = ['main', 'batch8', 'other', 'seg', 'training', 'memory']
 
 
 class Path:
@@ -176,9 +179,10 @@ def _bind(run, x):
     return lambda: run(x)
 
 
-def compiled_paths(prefix: str, model, x, workdir: str, plain: bool = True) -> List[Path]:
-    """``torch.compile`` of the deploy form (and the plain user path), and an AOTInductor
-    package (build and load timed)."""
+def compiled_paths(prefix: str, model, x, workdir: str, plain: bool = True,
+                   dynamic_package: bool = True) -> List[Path]:
+    """``torch.compile`` of the deploy form (and the plain user path), and AOTInductor
+    packages for batch 1 and (``dynamic_package``) batch 1-16 (build and load timed)."""
     from litehrnet_mm.apis import TensorModel
     from litehrnet_mm.deploy import PackagedModel, build_package, compile_model
     from litehrnet_mm.deploy import to_deploy_model
@@ -195,7 +199,7 @@ def compiled_paths(prefix: str, model, x, workdir: str, plain: bool = True) -> L
         paths.append(Path(f'{prefix}, {name}', partial(compiled, x),
                           compile_s=time.perf_counter() - t))
     for max_batch in sorted({1, max(16, x.shape[0])}):
-        if max_batch < x.shape[0]:
+        if max_batch < x.shape[0] or (max_batch > 1 and not dynamic_package):
             continue
         path = osp.join(workdir, f'{prefix}_{max_batch}.pt2'.replace(' ', '_'))
         t = time.perf_counter()
@@ -344,18 +348,20 @@ def other_models_table(args, workdir, peak, results):
         time_paths(paths, args.rounds, max(5, args.reps // 2))
         print_table(f'{name}, batch 1', paths, base, peak)
         results['other'][name] = [dict(name=p.name, ms=p.ms, **p.info) for p in paths]
+def segmentation_table(args, workdir, peak, results):
     seg = randomized(build(OUR_SEG))
     x = torch.randn(1, 3, 512, 1024)
     base = Path('ours, training form, eager', eager(seg, x))
     paths = [base, Path('ours, deploy form, eager', eager(to_deployed(seg), x))]
-    if not args.quick:
-        paths += compiled_paths('ours seg', seg, x, workdir, plain=False)
+    if args.compile_seg and not args.quick:
+        paths += compiled_paths('ours seg', seg, x, workdir, plain=False,
+                                dynamic_package=False)
     paths += onnx_paths('ours seg', seg, x, workdir)
     paths += onnx_paths('ours seg, OpenVINO form', seg, x, workdir, export_for='openvino',
                         runtimes=('openvino', ))
     time_paths(paths, args.rounds, 5)
     print_table('Segmentation, Lite-HRNet-18 + FCN head, 512x1024, batch 1', paths, base, peak)
-    results['other']['segmentation'] = [dict(name=p.name, ms=p.ms, **p.info) for p in paths]
+    results['segmentation'] = [dict(name=p.name, ms=p.ms, **p.info) for p in paths]
 
 
 def training_table(args, results):
@@ -474,30 +480,52 @@ def main(argv=None):
     parser.add_argument('--quick', action='store_true',
                         help='fewer models, no compiled paths (a smoke test)')
     parser.add_argument('--out', default=osp.join(ROOT, 'benchmarks', 'results'))
-    parser.add_argument('--skip', nargs='*', default=[],
-                        choices=['batch8', 'other', 'training', 'memory'])
+    parser.add_argument('--sections', nargs='+', default=SECTIONS, choices=SECTIONS,
+                        help='the tables to measure (default: all)')
+    parser.add_argument('--update', action='store_true',
+                        help='keep the other sections of an existing results.json')
+    parser.add_argument('--compile-seg', action=argparse.BooleanOptionalAction, default=True,
+                        help='compiled and packaged rows for the segmentation model')
     args = parser.parse_args(argv)
     import warnings
     warnings.filterwarnings('ignore')
     torch.manual_seed(0)
     os.makedirs(args.out, exist_ok=True)
+    out = osp.join(args.out, 'results.json')
     results = {}
+    if args.update and osp.isfile(out):
+        with open(out) as f:
+            results = json.load(f)
+
+    def save():  # after each section, so that a long run stopped late keeps what it measured
+        with open(out, 'w') as f:
+            json.dump(results, f, indent=1)
+
     peak = matmul_gflops()
-    results['machine'] = machine(peak)
+    results['machine' if 'main' in args.sections else 'machine_of_update'] = machine(peak)
     with tempfile.TemporaryDirectory() as workdir:
-        paths, reference, ours = main_table(args, workdir, peak, results)
-        plot(paths, osp.join(args.out, 'latency.png'))
-        if 'batch8' not in args.skip:
+        if 'main' in args.sections:
+            paths, reference, ours = main_table(args, workdir, peak, results)
+            plot(paths, osp.join(args.out, 'latency.png'))
+            save()
+        if 'batch8' in args.sections:
+            if 'main' not in args.sections:
+                reference, ours, _ = pose_pair('Lite-HRNet-18')
             batch8_table(args, workdir, peak, results, reference, ours)
-        if 'other' not in args.skip:
+            save()
+        if 'other' in args.sections:
             other_models_table(args, workdir, peak, results)
-    if 'training' not in args.skip:
+            save()
+        if 'seg' in args.sections:
+            segmentation_table(args, workdir, peak, results)
+            save()
+    if 'training' in args.sections:
         training_table(args, results)
-    if 'memory' not in args.skip:
+        save()
+    if 'memory' in args.sections:
         memory_table(results)
-    with open(osp.join(args.out, 'results.json'), 'w') as f:
-        json.dump(results, f, indent=1)
-    print(f'\nwrote {osp.join(args.out, "results.json")} and latency.png')
+        save()
+    print(f'\nwrote {out}' + (' and latency.png' if 'main' in args.sections else ''))
     return results
 
 
