@@ -66,8 +66,8 @@ def test_bad_export_sizes_fail_before_any_work(h, w, dynamic, message):
 
 def test_export_tool_refuses_before_building(tmp_path):
     with pytest.raises(ValueError, match='not divisible by 32'):
-        load_tool('export_onnx').main([POSE, '--out', str(tmp_path / 'x.onnx'), '--shape', '250',
-                                       '192', '--dynamic'])
+        load_tool('export_onnx').main([POSE, '--random-weights', '--out', str(tmp_path / 'x.onnx'),
+                                       '--shape', '250', '192', '--dynamic'])
     assert not (tmp_path / 'x.onnx').exists()
 
 
