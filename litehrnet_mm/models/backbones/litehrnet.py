@@ -250,8 +250,11 @@ class LiteHRNet(BaseModule):
             y = getattr(self, f'stage{i}')(y)
         if self.with_head:
             y = self.head_layer(y)
-        if channels_last:
+        if channels_last and not torch.compiler.is_compiling():
             return tuple(y[i].contiguous() for i in self.out_indices)
+        # compiling, the outputs stay channels-last: inductor inlines the copy to the standard
+        # layout into the head's loads, and with MMSeg's FCN head at 512x1024 its index
+        # simplification then ran for over 23 minutes (63 s without the copy)
         return tuple(y[i] for i in self.out_indices)
 
     @staticmethod
