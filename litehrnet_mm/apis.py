@@ -191,9 +191,10 @@ def config_from_arguments(args: argparse.Namespace) -> Config:
     """The config of :func:`add_model_arguments`' arguments, with ``args.shape`` filled in
     from it; exits with the reason when the config is missing, the size is under
     ``MIN_INPUT_SIZE`` or neither ``--checkpoint`` nor ``--random-weights`` was given."""
-    if not osp.isfile(args.config):
-        sys.exit(f'config not found: {args.config}')
-    cfg = load_config(args.config)
+    try:
+        cfg = load_config(args.config)
+    except FileNotFoundError as e:  # load_config's message names the path
+        sys.exit(str(e))
     if args.shape is None:
         codec = cfg.get('codec')  # pose configs: input_size is (w, h)
         args.shape = [codec['input_size'][1], codec['input_size'][0]] if codec else [512, 1024]
