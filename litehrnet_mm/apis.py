@@ -22,7 +22,7 @@ from .models.backbones.arch import MIN_INPUT_SIZE
 __all__ = ['MIN_INPUT_SIZE', 'TensorModel', 'load_config', 'config_task', 'build_model',
            'build_initialised_model', 'mmpose_and_ours', 'run_mim', 'check_cfg_options',
            'derived_config', 'checkpoint_of_run', 'check_onnx_input', 'add_model_arguments',
-           'config_from_arguments']
+           'config_from_arguments', 'record_of_arguments']
 
 TASKS = ('mmpose', 'mmseg')
 
@@ -204,3 +204,15 @@ def config_from_arguments(args: argparse.Namespace) -> Config:
         sys.exit('no --checkpoint given: the artefact would hold untrained weights; pass '
                  '--checkpoint CKPT, or --random-weights if that is what you want')
     return cfg
+
+
+def record_of_arguments(args: argparse.Namespace, model: torch.nn.Module, backend: str,
+                        height: int, width: int, **kwargs) -> dict:
+    """What an artefact tool's output is built from (:func:`litehrnet_mm.inference.
+    make_record` of ``model(x, mode='tensor')``), with the checkpoint file's sha256; call it
+    before switching ``model`` to its deploy form."""
+    from .inference.artefacts import file_sha256, make_record, tensor_graph
+    return make_record(model, tensor_graph(model), backend, height, width,
+                       config_file=osp.abspath(args.config),
+                       checkpoint_sha256=file_sha256(args.checkpoint) if args.checkpoint
+                       else None, **kwargs)

@@ -6,29 +6,20 @@ compiled deploy form, which loads in milliseconds without compiling.
 
 The package takes (N, 3, H, W) float32 images, normalised as the model's data preprocessor
 does, for N from 1 to ``--max-batch``, and returns what ``model(x, mode='tensor')`` returns.
-It records the input size, the config, the checkpoint's sha256, torch and the CPU it was built
-for; ``litehrnet_mm.deploy.PackagedModel`` refuses anything else. Without ``--checkpoint`` it
+It records the input size, the config, the checkpoint's sha256 (of the file and of the
+weights), torch and the CPU it was built for (``litehrnet_mm.inference.artefacts``);
+``litehrnet_mm.deploy.PackagedModel`` refuses anything else. Without ``--checkpoint`` it
 refuses to build unless ``--random-weights`` is given.
 """
 import argparse
-import hashlib
-import os.path as osp
 import sys
 import time
-
-
-def sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     from litehrnet_mm.apis import (TensorModel, add_model_arguments, build_model,
-                                   config_from_arguments)
+                                   config_from_arguments, record_of_arguments)
     from litehrnet_mm.deploy import build_package, to_deploy_model
     add_model_arguments(parser)
     parser.add_argument('--max-batch', type=int, default=64)
@@ -37,10 +28,9 @@ def main(argv=None):
         sys.exit(f'--max-batch must be at least 1, got {args.max_batch}')
     cfg = config_from_arguments(args)
     h, w = args.shape
-    model = to_deploy_model(build_model(cfg, args.checkpoint))
-    meta = dict(config=osp.abspath(args.config),
-                checkpoint=osp.abspath(args.checkpoint) if args.checkpoint else None,
-                checkpoint_sha256=sha256(args.checkpoint) if args.checkpoint else None)
+    model = build_model(cfg, args.checkpoint)
+    meta = record_of_arguments(args, model, 'compiled', h, w, max_batch=args.max_batch)
+    to_deploy_model(model)
     start = time.perf_counter()
     build_package(TensorModel(model), args.out, h, w, max_batch=args.max_batch, metadata=meta)
     print(f'wrote {args.out} ({h}x{w}, batch 1..{args.max_batch}) in '

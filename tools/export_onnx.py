@@ -9,13 +9,13 @@ missing, unexpected or reshaped key is an error naming it); without one the tool
 run unless ``--random-weights`` asks for the untrained model explicitly. The batch is always
 free; ``--dynamic`` frees height and width too (sizes divisible by 32). ``--runtime`` writes
 the channel shuffle in the form that runtime runs fastest. ``--verify`` runs the file in that
-runtime and compares it with the PyTorch model (the training form).
+runtime and compares it with the PyTorch model (the training form). The file records what it
+was built from (config, checkpoint and weights sha256, size, torch and runtime versions:
+``litehrnet_mm.inference.read_record``).
 Exporter: torch.onnx.export with dynamo=True (torch.export based, needs onnxscript), opset 18.
 """
 import argparse
 import copy
-import os.path as osp
-import sys
 
 import numpy as np
 import torch
@@ -38,7 +38,8 @@ def verify(model, path, shapes, rtol=1e-3, atol=1e-5, runtime='onnxruntime'):
 
 
 def main(argv=None):
-    from litehrnet_mm.apis import add_model_arguments, build_model, config_from_arguments
+    from litehrnet_mm.apis import (add_model_arguments, build_model, config_from_arguments,
+                                   record_of_arguments)
     from litehrnet_mm.deploy import check_export_shape, export_onnx
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_model_arguments(parser)
@@ -52,7 +53,9 @@ def main(argv=None):
     check_export_shape(h, w, args.dynamic)  # before building anything
     model = build_model(cfg, args.checkpoint)
     reference = copy.deepcopy(model) if args.verify else None  # the training form
-    export_onnx(model, args.out, h, w, dynamic=args.dynamic, runtime=args.runtime)
+    record = record_of_arguments(args, model, args.runtime, h, w, dynamic=args.dynamic)
+    export_onnx(model, args.out, h, w, dynamic=args.dynamic, runtime=args.runtime,
+                metadata=record)
     print(f'wrote {args.out} ({"dynamic batch/height/width" if args.dynamic else f"{h}x{w}"})')
     if args.verify:
         shapes = [(1, 3, h, w)]

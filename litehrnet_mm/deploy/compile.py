@@ -18,13 +18,13 @@ from typing import Dict, Optional
 
 import torch
 
+from .export import META_KEY
 from .layers import graph_target
 
 #: Inductor options of the compiled path: frozen weights (oneDNN-packed convolutions with
 #: fused activations), C++ wrapper (no Python between kernels).
 INDUCTOR_OPTIONS = {'freezing': True, 'cpp_wrapper': True}
 
-_META_KEY = 'litehrnet_mm'
 _ISA_PREFIXES = ('avx', 'amx', 'fma', 'f16c', 'sse', 'bmi')
 
 
@@ -85,20 +85,22 @@ def build_package(model: torch.nn.Module, path: str, height: int, width: int,
         raise ValueError(f'max_batch must be a positive int, got {max_batch!r}')
     x = torch.randn(min(max_batch, 2), in_channels, height, width)
     dynamic = ({0: Dim('batch', min=1, max=max_batch)}, ) if max_batch > 1 else None
-    record = dict(input=dict(channels=in_channels, height=height, width=width,
-                             dtype='float32', max_batch=max_batch),
-                  torch=torch.__version__, cpu=cpu_features(), **(metadata or {}))
+    metadata = dict(metadata or {})
+    record = {**metadata, 'torch': torch.__version__, 'cpu': cpu_features(),
+              'input': {**metadata.get('input', {}), 'channels': in_channels, 'height': height,
+                        'width': width, 'dtype': 'float32', 'max_batch': max_batch}}
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     with torch.no_grad(), graph_target('inductor'):
         exported = torch.export.export(model.eval(), (x, ), dynamic_shapes=dynamic)
         return torch._inductor.aoti_compile_and_package(
             exported, package_path=path,
             inductor_configs={'freezing': True,
-                              'aot_inductor.metadata': {_META_KEY: json.dumps(record)}})
+                              'aot_inductor.metadata': {META_KEY: json.dumps(record)}})
 
 
-def read_package_metadata(path: str) -> dict:
-    """What :func:`build_package` recorded, read from the archive without loading it."""
+def read_package_record(path: str) -> Optional[dict]:
+    """What :func:`build_package` recorded, read from the archive without loading it; None
+    for a package built otherwise."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'AOTInductor package not found: {path}')
     try:
@@ -106,12 +108,20 @@ def read_package_metadata(path: str) -> dict:
             for name in z.namelist():
                 if name.endswith('wrapper_metadata.json'):
                     meta = json.loads(z.read(name))
-                    if _META_KEY in meta:
-                        return json.loads(meta[_META_KEY])
+                    if META_KEY in meta:
+                        return json.loads(meta[META_KEY])
     except zipfile.BadZipFile as e:
         raise ValueError(f'{path} is not an AOTInductor package ({e})') from None
-    raise ValueError(f'{path} was not built by litehrnet_mm.deploy.build_package (no '
-                     f'{_META_KEY!r} metadata): rebuild it with tools/compile_model.py')
+    return None
+
+
+def read_package_metadata(path: str) -> dict:
+    """:func:`read_package_record`, refusing a package without the record."""
+    record = read_package_record(path)
+    if record is None:
+        raise ValueError(f'{path} was not built by litehrnet_mm.deploy.build_package (no '
+                         f'{META_KEY!r} metadata): rebuild it with tools/build_package.py')
+    return record
 
 
 class PackagedModel:
