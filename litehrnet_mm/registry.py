@@ -10,8 +10,8 @@ from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import Registry
 
-MODELS = Registry(
-    'model', parent=MMENGINE_MODELS, scope='litehrnet_mm', locations=['litehrnet_mm.models'])
+MODELS = Registry('model', parent=MMENGINE_MODELS, scope='litehrnet_mm',
+                  locations=['litehrnet_mm.models', 'litehrnet_mm.inference'])
 HOOKS = Registry(
     'hook', parent=MMENGINE_HOOKS, scope='litehrnet_mm', locations=['litehrnet_mm.engine'])
 TRANSFORMS = Registry(

@@ -1,0 +1,239 @@
+"""What a runtime artefact (ONNX file, AOTInductor package) is built from, recorded in it and
+checked before it runs; where built artefacts are cached.
+
+The part of the model that a runtime runs (:class:`RuntimePart`) is named by its ``graph``:
+
+- ``'features'``: backbone and neck of a pose estimator (MMPose's head, flip test and decoding
+  stay in PyTorch: the head is one small convolution);
+- ``'logits'``: backbone, neck and decode head of a segmentor (MMSeg resizes and crops);
+- ``'heatmaps'``: the whole pose estimator, as ``tools/export_onnx.py`` exports it.
+
+The record names the config (the sha256 of the config dicts of the parts in the graph, and the
+file), the weights (the sha256 of the parts' state dict: the same checkpoint gives the same
+hash wherever it is stored), the input size, torch, the runtime and, for packages, the CPU.
+"""
+import copy
+import hashlib
+import json
+import os
+import os.path as osp
+from typing import Dict, List, Optional, Tuple
+
+import torch
+from torch import nn
+
+from ..deploy.compile import cpu_features
+from ..version import __version__
+
+#: the parts of an estimator or segmentor that each graph runs
+GRAPH_PARTS = {'features': ('backbone', 'neck'), 'logits': ('backbone', 'neck', 'decode_head'),
+               'heatmaps': ('backbone', 'neck', 'head')}
+#: the artefact file of each backend
+ARTEFACT_SUFFIX = {'compiled': '.pt2', 'onnxruntime': '.onnx', 'openvino': '.onnx'}
+CACHE_ENV = 'LITEHRNET_MM_CACHE'
+
+
+class RuntimePart(nn.Module):
+    """The modules of a graph (see :data:`GRAPH_PARTS`) as one ``forward(image) -> output``:
+    a tuple of feature maps for ``'features'``, one tensor for the others."""
+
+    def __init__(self, model: nn.Module, graph: str):
+        super().__init__()
+        if graph not in GRAPH_PARTS:
+            raise ValueError(f'graph must be one of {sorted(GRAPH_PARTS)}, got {graph!r}')
+        self.graph = graph
+        for name in GRAPH_PARTS[graph]:
+            setattr(self, name, getattr(model, name, None))
+
+    def forward(self, x: torch.Tensor):
+        x = self.backbone(x)
+        if self.neck is not None:
+            x = self.neck(x)
+        if self.graph == 'features':
+            return tuple(x)
+        head = self.decode_head if self.graph == 'logits' else self.head
+        return head.forward(x)
+
+
+def deploy_part(model: nn.Module, graph: str) -> RuntimePart:
+    """A copy of ``model``'s modules of ``graph``, its Lite-HRNet backbone in deploy form; the
+    model itself is left as it is (its state dict still loads checkpoints strictly)."""
+    from ..deploy import to_deploy_model
+    part = copy.deepcopy(RuntimePart(model, graph)).eval()
+    return to_deploy_model(part)
+
+
+def weights_sha256(model: nn.Module, graph: str) -> str:
+    """sha256 of the state dict (names, dtypes, shapes, values) of ``graph``'s parts."""
+    digest = hashlib.sha256()
+    for key, value in RuntimePart(model, graph).state_dict().items():
+        t = value.detach().cpu().contiguous().reshape(-1)
+        digest.update(f'{key}:{t.dtype}:{tuple(value.shape)};'.encode())
+        digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b'')
+    return digest.hexdigest()
+
+
+def config_sha256(cfg_model: dict, graph: str) -> str:
+    """sha256 of the config dicts of ``graph``'s parts (``cfg.model`` of the config)."""
+    parts = {name: _plain(cfg_model.get(name)) for name in GRAPH_PARTS[graph]}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=repr).encode()).hexdigest()
+
+
+def _plain(x):
+    """A config value as plain dicts and lists, without the ``_scope_`` keys MMEngine adds."""
+    if isinstance(x, dict):
+        return {str(k): _plain(v) for k, v in x.items() if k != '_scope_'}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    return x
+
+
+def tensor_graph(model: nn.Module) -> str:
+    """The graph of ``model(x, mode='tensor')``: ``'logits'`` for a segmentor, ``'heatmaps'``
+    for a pose estimator."""
+    return 'logits' if hasattr(model, 'decode_head') else 'heatmaps'
+
+
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def runtime_version(backend: str) -> Optional[str]:
+    if backend == 'onnxruntime':
+        import onnxruntime
+        return onnxruntime.__version__
+    if backend == 'openvino':
+        import openvino
+        return openvino.__version__
+    return None
+
+
+def make_record(model: nn.Module, graph: str, backend: str, height: int, width: int,
+                dynamic: bool = False, config_file: Optional[str] = None,
+                checkpoint_sha256: Optional[str] = None, max_batch: Optional[int] = None
+                ) -> dict:
+    """What an artefact of ``model``'s ``graph`` for ``backend`` is built from (see the module
+    docstring). ``model.cfg`` (set by ``init_model``) gives the config; ``max_batch`` is a
+    package's largest batch."""
+    cfg = getattr(model, 'cfg', None)
+    if cfg is None or 'model' not in cfg:
+        raise ValueError('the model has no .cfg with a model dict: build it with MMPose\'s or '
+                         'MMSeg\'s init_model (or litehrnet_mm.apis.build_model)')
+    record = dict(format=1, litehrnet_mm=__version__, graph=graph, backend=backend,
+                  config=dict(file=config_file or getattr(cfg, 'filename', None),
+                              sha256=config_sha256(cfg.model, graph)),
+                  weights_sha256=weights_sha256(model, graph),
+                  input=dict(height=height, width=width, dynamic=dynamic),
+                  torch=torch.__version__, runtime=runtime_version(backend))
+    if checkpoint_sha256:
+        record['checkpoint_sha256'] = checkpoint_sha256
+    if backend == 'compiled':
+        record['cpu'] = cpu_features()
+        record['input']['max_batch'] = max_batch
+    return record
+
+
+def cache_dir(directory: Optional[str] = None) -> str:
+    """Where built artefacts are kept: ``directory``, else ``$LITEHRNET_MM_CACHE``, else
+    ``~/.cache/litehrnet-mm/artefacts``."""
+    return osp.abspath(osp.expanduser(
+        directory or os.environ.get(CACHE_ENV) or '~/.cache/litehrnet-mm/artefacts'))
+
+
+def _key_fields(record: dict) -> dict:
+    """The fields that decide whether a cached artefact serves (not the config file name)."""
+    fields = {k: v for k, v in record.items() if k not in ('config', 'checkpoint_sha256')}
+    fields['config'] = record['config']['sha256']
+    if 'cpu' in fields:
+        fields['cpu'] = dict(model=fields['cpu']['model'], isa=fields['cpu']['isa'])
+    return fields
+
+
+def cache_path(record: dict, directory: Optional[str] = None) -> str:
+    """The cache file of an artefact with ``record``: the key hashes the weights, the config,
+    the input size, the graph and backend, torch, the runtime and (packages) the CPU."""
+    key = hashlib.sha256(json.dumps(_key_fields(record), sort_keys=True).encode()).hexdigest()
+    size = f'{record["input"]["height"]}x{record["input"]["width"]}'
+    if record['input']['dynamic']:
+        size = 'any-size'
+    name = f'{record["graph"]}-{record["backend"]}-{size}-{key[:24]}'
+    return osp.join(cache_dir(directory), name + ARTEFACT_SUFFIX[record['backend']])
+
+
+def read_record(path: str) -> Optional[dict]:
+    """The record stored in an artefact (None when it has none)."""
+    if path.endswith('.pt2'):
+        from ..deploy.compile import read_package_record
+        return read_package_record(path)
+    from ..deploy.export import read_onnx_metadata
+    return read_onnx_metadata(path)
+
+
+def mismatches(record: Optional[dict], expected: dict) -> List[str]:
+    """How an artefact's ``record`` differs from what ``expected`` needs, in words (empty
+    when it serves)."""
+    if record is None:
+        return ['it records nothing of what it was built from (not built by litehrnet-mm '
+                '0.1 or later)']
+    problems = []
+    if record.get('graph') != expected['graph']:
+        problems.append(f'it runs the {record.get("graph")!r} graph, the model needs '
+                        f'{expected["graph"]!r}' + (
+                            ' (tools/export_onnx.py exports the whole pose model; the fast '
+                            'estimator runs backbone and neck)'
+                            if record.get('graph') == 'heatmaps' else ''))
+    if record.get('config', {}).get('sha256') != expected['config']['sha256']:
+        problems.append(f'it was built from another config ({record.get("config", {}).get("file")}'
+                        f'; its backbone/neck/head settings differ from '
+                        f'{expected["config"]["file"]})')
+    if record.get('weights_sha256') != expected['weights_sha256']:
+        problems.append(f'it was built from other weights (sha256 '
+                        f'{str(record.get("weights_sha256"))[:12]}..., the model\'s '
+                        f'{expected["weights_sha256"][:12]}...)')
+    if ARTEFACT_SUFFIX.get(record.get('backend')) != ARTEFACT_SUFFIX[expected['backend']]:
+        problems.append(f'it was built for backend {record.get("backend")!r}, which backend '
+                        f'{expected["backend"]!r} cannot run')
+    size, want = record.get('input', {}), expected['input']
+    if not size.get('dynamic') and (size.get('height'), size.get('width')) != \
+            (want['height'], want['width']):
+        problems.append(f'it was built for {size.get("height")}x{size.get("width")} inputs, '
+                        f'the model is given {want["height"]}x{want["width"]}')
+    return problems
+
+
+def check_artefact(path: str, expected: dict) -> dict:
+    """The record of the artefact at ``path``, after checking it serves ``expected``; raises
+    ``ValueError`` naming each problem otherwise."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'artefact not found: {path}')
+    suffix = ARTEFACT_SUFFIX[expected['backend']]
+    if not path.endswith(suffix):
+        raise ValueError(f'backend {expected["backend"]!r} runs {suffix} files, got {path}')
+    record = read_record(path)
+    problems = mismatches(record, expected)
+    if problems:
+        raise ValueError(f'{path} cannot serve this model: ' + '; '.join(problems) +
+                         '. Leave `artefact` unset to build one for it (cached), or pass the '
+                         'config and checkpoint it was built from')
+    return record
+
+
+def size_of(x: torch.Tensor) -> Tuple[int, int]:
+    return int(x.shape[-2]), int(x.shape[-1])
+
+
+def same_record(found: Optional[dict], expected: Dict) -> bool:
+    """Whether a cached file's record has every key field of ``expected`` (a package adds
+    fields of its own to what it was given)."""
+    return found is not None and _contains(_key_fields(found), _key_fields(expected))
+
+
+def _contains(found, expected) -> bool:
+    if isinstance(expected, dict):
+        return isinstance(found, dict) and all(k in found and _contains(found[k], v)
+                                               for k, v in expected.items())
+    return found == expected

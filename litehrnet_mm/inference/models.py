@@ -1,0 +1,69 @@
+"""MMPose's top-down estimator and MMSeg's encoder-decoder with a chosen backend for inference.
+
+Each is the package's own class with one step swapped when not training: the estimator's
+``extract_feat`` (backbone and neck) and the segmentor's ``encode_decode`` logits (backbone,
+neck and decode head) run in the backend; everything else (data preprocessing, flip test,
+MMPose's head and decoding, MMSeg's resizing, cropping of padding and post-processing) is the
+package's own code. The torch modules stay as they are, so checkpoints load strictly and
+``state_dict()`` is the plain model's; training runs the torch modules.
+
+Chosen in a config by the model type and a ``backend`` field::
+
+    model = dict(type='litehrnet_mm.FastTopdownPoseEstimator',
+                 backend=dict(type='onnxruntime'), backbone=..., head=...)
+
+(:func:`litehrnet_mm.inference.fast_config` writes it for any of our configs.)
+"""
+from mmpose.models.pose_estimators import TopdownPoseEstimator
+from mmseg.models.segmentors import EncoderDecoder
+
+from ..registry import MODELS
+from .backends import BackendSpec, Runtime
+
+#: MMSeg pads test images to this multiple (the backbone's largest stride) for the backends
+SIZE_DIVISOR = 32
+
+
+@MODELS.register_module()
+class FastTopdownPoseEstimator(TopdownPoseEstimator):
+    """MMPose's ``TopdownPoseEstimator`` whose features come from ``backend`` at inference
+    (see :mod:`litehrnet_mm.inference.backends`); arguments otherwise MMPose's."""
+
+    def __init__(self, *args, backend: BackendSpec = 'pytorch', **kwargs):
+        runtime = Runtime(backend, graph='features', dynamic=False)  # refuses bad specs first
+        super().__init__(*args, **kwargs)
+        self.runtime = runtime
+
+    def extract_feat(self, inputs):
+        if self.training:
+            return super().extract_feat(inputs)
+        return self.runtime(self, inputs)
+
+
+@MODELS.register_module()
+class FastEncoderDecoder(EncoderDecoder):
+    """MMSeg's ``EncoderDecoder`` whose logits come from ``backend`` at inference. Test images
+    are padded to multiples of 32 (MMSeg's data preprocessor ``test_cfg``, unless the config
+    sets a size) and the results cropped back by MMSeg."""
+
+    def __init__(self, *args, backend: BackendSpec = 'pytorch', **kwargs):
+        runtime = Runtime(backend, graph='logits', dynamic=True)
+        super().__init__(*args, **kwargs)
+        self.runtime = runtime
+        pre = self.data_preprocessor
+        test_cfg = dict(getattr(pre, 'test_cfg', None) or {})
+        if test_cfg.get('size') is None and test_cfg.get('size_divisor') is None:
+            test_cfg['size_divisor'] = SIZE_DIVISOR
+        size, divisor = test_cfg.get('size'), test_cfg.get('size_divisor')
+        sizes = ([divisor] if divisor else []) + list(size or [])
+        if any(s % SIZE_DIVISOR for s in sizes):
+            raise ValueError(f'data_preprocessor.test_cfg {test_cfg} pads test images to sizes '
+                             f'that are not multiples of {SIZE_DIVISOR}; the backends take '
+                             f'multiples of {SIZE_DIVISOR}: set size_divisor={SIZE_DIVISOR}')
+        pre.test_cfg = test_cfg
+
+    def encode_decode(self, inputs, batch_img_metas):
+        if self.training:
+            return super().encode_decode(inputs, batch_img_metas)
+        logits = self.runtime(self, inputs)[0]
+        return self.decode_head.predict_by_feat(logits, batch_img_metas)
