@@ -1,0 +1,350 @@
+"""Run a pose or segmentation model from one of our configs on an image, a folder or a video,
+with a chosen backend, through MMPose's or MMSeg's own inference API.
+
+    python tools/infer.py CONFIG INPUT (--checkpoint CKPT | --random-weights)
+        [--backend pytorch|compiled|onnxruntime|openvino|plain|mmpose] [--bboxes FILE]
+        [--out-dir DIR] [--cache-dir DIR] [--threads N] [--kpt-thr 0.3] [--no-vis]
+
+Pose (top-down): each person box of an image (the whole image, or the boxes that a COCO-style
+file gives: ``{"images": [...], "annotations": [{"image_id", "bbox": [x, y, w, h]}]}`` or
+``[{"file_name", "bbox"}]``) goes through ``inference_topdown``; writes MMPose's
+visualizations (``vis/``) and the keypoints (``keypoints.json``, MMPose's instance format).
+Segmentation: ``inference_model``; writes MMSeg's overlays (``vis/``) and the label maps
+(``pred/``). A video is read frame by frame with OpenCV and written back visualised.
+
+Backends: ``pytorch`` (the deploy form), ``compiled`` (AOTInductor package), ``onnxruntime``,
+``openvino`` (see ``litehrnet_mm.inference``); artefacts are built on the first run and cached
+(``--cache-dir``). ``plain`` runs the config's model as it trains; ``mmpose`` (pose) the same
+with MMPose's own ``LiteHRNet`` class, for comparison. Throughput counts reading, preprocessing,
+the model and decoding of every input after one warm-up call (which builds or loads the
+artefact); writing the outputs is not counted. Inputs are checked before any work: a missing
+or unreadable image or video is an error; a file in a folder that is not an image is skipped
+with a warning.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+import time
+import warnings
+from typing import Dict, Iterator, List, Tuple
+
+import numpy as np
+
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
+VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v')
+FAST_BACKENDS = ('pytorch', 'compiled', 'onnxruntime', 'openvino')
+
+
+class Inputs:
+    """The images of a file or folder, or the frames of a video, checked on construction."""
+
+    def __init__(self, path: str):
+        import cv2
+        self.path, self.video = path, None
+        if osp.isdir(path):
+            names = sorted(os.listdir(path))
+            self.files = []
+            for name in names:
+                full = osp.join(path, name)
+                if not osp.isfile(full):
+                    continue
+                if not name.lower().endswith(IMAGE_EXTENSIONS):
+                    warnings.warn(f'skipping {full}: not an image ({", ".join(IMAGE_EXTENSIONS)})')
+                    continue
+                self._check_image(full)
+                self.files.append(full)
+            if not self.files:
+                raise ValueError(f'no images in {path} (looked for {", ".join(IMAGE_EXTENSIONS)})')
+        elif not osp.isfile(path):
+            raise FileNotFoundError(f'input not found: {path}')
+        elif path.lower().endswith(VIDEO_EXTENSIONS):
+            capture = cv2.VideoCapture(path)
+            ok = capture.isOpened() and capture.read()[0]
+            self.fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
+            self.frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+            capture.release()
+            if not ok:
+                raise ValueError(f'cannot read video {path}: OpenCV opens no frame of it '
+                                 f'(damaged, or a codec this OpenCV lacks)')
+            self.video = path
+        else:
+            self._check_image(path)
+            self.files = [path]
+
+    @staticmethod
+    def _check_image(path: str) -> None:
+        import cv2
+        if not cv2.haveImageReader(path):
+            raise ValueError(f'cannot read image {path}: OpenCV knows no decoder for its '
+                             f'contents (damaged, or not the image its name says)')
+
+    def __len__(self) -> int:
+        return self.frames if self.video else len(self.files)
+
+    def __iter__(self) -> Iterator[Tuple[str, np.ndarray]]:
+        """(name, BGR image) per image or frame."""
+        import cv2
+        if self.video:
+            capture = cv2.VideoCapture(self.video)
+            index = 0
+            while True:
+                ok, frame = capture.read()
+                if not ok:
+                    break
+                yield f'{osp.splitext(osp.basename(self.video))[0]}_{index:06d}', frame
+                index += 1
+            capture.release()
+            return
+        for path in self.files:
+            img = cv2.imread(path)
+            if img is None:
+                raise ValueError(f'cannot read image {path}')
+            yield osp.splitext(osp.basename(path))[0], img
+
+
+def load_boxes(path: str) -> Dict[str, np.ndarray]:
+    """Person boxes (N, 4), xyxy, per image (its file name without folder and extension),
+    from a COCO-style file."""
+    with open(path) as f:
+        data = json.load(f)
+    boxes: Dict[str, List] = {}
+    if isinstance(data, dict) and 'images' in data and 'annotations' in data:
+        names = {im['id']: im['file_name'] for im in data['images']}
+        entries = [(names.get(a.get('image_id')), a.get('bbox')) for a in data['annotations']]
+    elif isinstance(data, list):
+        entries = [(d.get('file_name'), d.get('bbox')) if isinstance(d, dict) else (None, None)
+                   for d in data]
+    else:
+        raise ValueError(f'{path}: not a COCO-style boxes file (a dict with "images" and '
+                         f'"annotations", or a list of {{"file_name", "bbox"}})')
+    for i, (name, box) in enumerate(entries):
+        if name is None or not (isinstance(box, list) and len(box) == 4):
+            raise ValueError(f'{path}: entry {i} has no file name or no [x, y, w, h] bbox')
+        x, y, w, h = box
+        stem = osp.splitext(osp.basename(name))[0]  # inputs are named by their stems
+        boxes.setdefault(stem, []).append([x, y, x + w, y + h])
+    return {k: np.array(v, dtype=np.float32) for k, v in boxes.items()}
+
+
+def build(args, task: str):
+    """The model of ``args.backend``."""
+    from litehrnet_mm.apis import build_model, load_config
+    cfg = load_config(args.config)
+    if args.backend in FAST_BACKENDS:
+        from litehrnet_mm.inference import fast_config
+        options = {}
+        if args.backend != 'pytorch':
+            options['cache_dir'] = args.cache_dir
+        if args.threads and args.backend in ('onnxruntime', 'openvino'):
+            options['threads'] = args.threads
+        cfg = fast_config(cfg, args.backend, **options)
+    elif args.backend == 'mmpose':
+        if task != 'mmpose':
+            sys.exit('--backend mmpose (MMPose\'s own LiteHRNet) is for pose configs')
+        cfg = with_mmpose_backbone(cfg)
+    return build_model(cfg, args.checkpoint)
+
+
+def with_mmpose_backbone(cfg):
+    """``cfg`` with MMPose's own ``LiteHRNet`` class in place of ours (same weights)."""
+    from mmengine.config import Config
+
+    from litehrnet_mm.models import arch_to_extra
+    cfg = Config(cfg.to_dict(), filename=cfg.filename)
+    ours = cfg.model.backbone
+    if ours.get('type') != 'litehrnet_mm.LiteHRNet':
+        sys.exit(f'--backend mmpose swaps our litehrnet_mm.LiteHRNet for MMPose\'s; this '
+                 f'config\'s backbone is {ours.get("type")}')
+    extra = ours.get('extra') or arch_to_extra(ours.get('arch', '18'),
+                                               with_head=ours.get('with_head', True))
+    cfg.model.backbone = dict(type='mmpose.LiteHRNet', extra=extra,
+                              in_channels=ours.get('in_channels', 3))
+    return cfg
+
+
+class PoseTask:
+    def __init__(self, model, args):
+        from mmpose.registry import VISUALIZERS
+        self.model, self.args = model, args
+        self.boxes = load_boxes(args.bboxes) if args.bboxes else None
+        self.visualizer = VISUALIZERS.build(dict(model.cfg.visualizer, name=f'infer_{id(self)}'))
+        self.visualizer.set_dataset_meta(model.dataset_meta)
+        self.records = []
+
+    def infer(self, name: str, img: np.ndarray):
+        from mmpose.apis import inference_topdown
+        from mmpose.structures import merge_data_samples
+        bboxes = None
+        if self.boxes is not None:
+            bboxes = self.boxes.get(name)
+            if bboxes is None:
+                warnings.warn(f'{self.args.bboxes} has no boxes for {name}: no persons')
+                return None
+        return merge_data_samples(inference_topdown(self.model, img, bboxes))
+
+    def draw(self, img: np.ndarray, result) -> np.ndarray:
+        import mmcv
+        self.visualizer.add_datasample('result', mmcv.bgr2rgb(img), data_sample=result,
+                                       draw_gt=False, draw_bbox=True, show=False,
+                                       kpt_thr=self.args.kpt_thr)
+        return mmcv.rgb2bgr(self.visualizer.get_image())
+
+    def record(self, name: str, result) -> None:
+        from mmpose.structures import split_instances
+        instances = [] if result is None else split_instances(result.pred_instances)
+        self.records.append(dict(image=name, instances=instances))
+
+    def finish(self, out_dir: str) -> str:
+        path = osp.join(out_dir, 'keypoints.json')
+        with open(path, 'w') as f:
+            json.dump(self.records, f, default=lambda v: v.tolist())  # NumPy values
+        return path
+
+
+class SegTask:
+    def __init__(self, model, args):
+        from mmseg.registry import VISUALIZERS
+        self.model, self.args = model, args
+        vis_cfg = model.cfg.get('visualizer') or dict(type='SegLocalVisualizer')
+        self.visualizer = VISUALIZERS.build(dict(vis_cfg, name=f'infer_{id(self)}'))
+        meta = getattr(model, 'dataset_meta', None)
+        if not meta:  # a checkpoint without dataset_meta: the config's test set's classes
+            from mmseg.registry import DATASETS
+            meta = DATASETS.get(model.cfg.test_dataloader.dataset.type).METAINFO
+        self.visualizer.set_dataset_meta(classes=meta['classes'], palette=meta['palette'])
+        self.written = 0
+
+    def infer(self, name: str, img: np.ndarray):
+        from mmseg.apis import inference_model
+        return inference_model(self.model, img)
+
+    def draw(self, img: np.ndarray, result) -> np.ndarray:
+        import mmcv
+        self.visualizer.add_datasample('result', mmcv.bgr2rgb(img), data_sample=result,
+                                       draw_gt=False, show=False)
+        return mmcv.rgb2bgr(self.visualizer.get_image())
+
+    def record(self, name: str, result) -> None:
+        import cv2
+        labels = result.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)
+        cv2.imwrite(osp.join(self.args.out_dir, 'pred', f'{name}.png'), labels)
+        self.written += 1
+
+    def finish(self, out_dir: str) -> str:
+        return osp.join(out_dir, 'pred')
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config')
+    parser.add_argument('input', help='an image, a folder of images or a video')
+    parser.add_argument('--checkpoint', default=None)
+    parser.add_argument('--random-weights', action='store_true',
+                        help='run the untrained model (no checkpoint; plumbing checks only)')
+    parser.add_argument('--backend', default='pytorch',
+                        choices=FAST_BACKENDS + ('plain', 'mmpose'))
+    parser.add_argument('--bboxes', default=None, help='COCO-style person boxes (pose)')
+    parser.add_argument('--out-dir', default='work_dirs/infer')
+    parser.add_argument('--cache-dir', default=None,
+                        help='where built artefacts are kept (default: $LITEHRNET_MM_CACHE or '
+                        '~/.cache/litehrnet-mm/artefacts)')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='CPU threads of torch and the runtime (default: theirs)')
+    parser.add_argument('--kpt-thr', type=float, default=0.3,
+                        help='draw keypoints whose score is above this')
+    parser.add_argument('--no-vis', action='store_true', help='write no visualizations')
+    args = parser.parse_args(argv)
+
+    # everything is checked before the model is built
+    from litehrnet_mm.apis import config_task, load_config
+    try:
+        task = config_task(load_config(args.config))
+    except (FileNotFoundError, ValueError) as e:
+        sys.exit(str(e))
+    if args.checkpoint is None and not args.random_weights:
+        sys.exit('no --checkpoint given: pass --checkpoint CKPT, or --random-weights to run '
+                 'the untrained model')
+    if args.checkpoint is not None and not osp.isfile(args.checkpoint):
+        sys.exit(f'checkpoint not found: {args.checkpoint}')
+    if args.bboxes and task != 'mmpose':
+        sys.exit('--bboxes is for pose configs')
+    if args.threads is not None and args.threads < 1:
+        sys.exit(f'--threads must be at least 1, got {args.threads}')
+    try:
+        inputs = Inputs(args.input)
+        if args.bboxes and inputs.video:
+            raise ValueError('--bboxes names images; a video takes whole-frame boxes')
+        task_cls = PoseTask if task == 'mmpose' else SegTask
+        if args.bboxes:
+            load_boxes(args.bboxes)
+        if args.backend in FAST_BACKENDS:
+            from litehrnet_mm.inference import parse_backend
+            parse_backend(args.backend)  # a missing runtime package, before any work
+    except (FileNotFoundError, ValueError, ImportError) as e:
+        sys.exit(str(e))
+
+    import torch
+    from mmengine.utils import ProgressBar
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    os.makedirs(osp.join(args.out_dir, 'vis'), exist_ok=True)
+    if task == 'mmseg':
+        os.makedirs(osp.join(args.out_dir, 'pred'), exist_ok=True)
+    model = build(args, task)
+    runner = task_cls(model, args)
+
+    name, first = next(iter(inputs))
+    start = time.perf_counter()
+    runner.infer(name, first)  # warm-up: builds or loads the backend's artefact
+    warm_up = time.perf_counter() - start
+    runtime = getattr(model, 'runtime', None)
+    for entry in (runtime.log if runtime else []):
+        how = 'built' if entry['built'] else 'loaded'
+        what = entry['artefact'] or 'deploy form (in memory)'
+        print(f'{args.backend}: {how} {what} in {entry["seconds"]:.1f} s')
+    print(f'warm-up call: {warm_up:.1f} s')
+
+    writer, seconds, count = None, 0.0, 0
+    progress = ProgressBar(len(inputs))
+    items = iter(inputs)
+    while True:
+        tick = time.perf_counter()
+        try:
+            name, img = next(items)  # reading counts
+        except StopIteration:
+            break
+        result = runner.infer(name, img)
+        seconds += time.perf_counter() - tick
+        count += 1
+        runner.record(name, result)
+        if not args.no_vis:
+            drawn = runner.draw(img, result) if result is not None else img
+            if inputs.video:
+                if writer is None:
+                    import cv2
+                    out = osp.join(args.out_dir, 'vis',
+                                   osp.splitext(osp.basename(inputs.video))[0] + '.mp4')
+                    writer = cv2.VideoWriter(out, cv2.VideoWriter_fourcc(*'mp4v'), inputs.fps,
+                                             (drawn.shape[1], drawn.shape[0]))
+                writer.write(drawn)
+            else:
+                import mmcv
+                mmcv.imwrite(drawn, osp.join(args.out_dir, 'vis', f'{name}.png'))
+        progress.update()
+    if writer is not None:
+        writer.release()
+    print()
+    written = runner.finish(args.out_dir)
+    rate = count / seconds if seconds else float('nan')
+    print(f'{count} {"frames" if inputs.video else "images"} in {seconds:.2f} s: '
+          f'{rate:.1f} images/s with backend {args.backend} (reading, preprocessing, model, '
+          f'decoding; {torch.get_num_threads()} torch threads)')
+    print(f'wrote {written}' + ('' if args.no_vis else f' and {osp.join(args.out_dir, "vis")}'))
+    return dict(images=count, seconds=seconds, images_per_second=rate, out_dir=args.out_dir,
+                output=written)
+
+
+if __name__ == '__main__':
+    main()
