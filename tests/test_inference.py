@@ -12,7 +12,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import save_checkpoint
 
-from litehrnet_mm.apis import build_model
+from litehrnet_mm.apis import build_model, derived_config
 from litehrnet_mm.inference import fast_config, init_fast_model, make_record
 from litehrnet_mm.inference.artefacts import cache_path
 from tests.helpers import randomize
@@ -174,6 +174,23 @@ def test_mmpose_inferencer_runs_a_backend(trained_pose, pose_data, plain_pose, c
         person = next(inferencer(img))['predictions'][0][0]
         expected = inference_topdown(plain, img)[0].pred_instances  # whole image
         np.testing.assert_allclose(person['keypoints'], expected.keypoints[0], rtol=0, atol=0.5)
+
+
+def test_a_config_file_selects_the_backend(trained_pose, pose_data, plain_pose, tmp_path):
+    """The route without our Python API: a config that inherits ours and sets the model type
+    and backend, built by MMPose's init_model (custom_imports registers the classes)."""
+    from mmpose.apis import inference_topdown, init_model
+    model_cfg = dict(type='litehrnet_mm.FastTopdownPoseEstimator', backend=dict(type='pytorch'))
+    config = derived_config(POSE_CFG, str(tmp_path / 'fast.py'), dict(model=model_cfg))
+    model = init_model(config, trained_pose, device='cpu')
+    assert type(model).__name__ == 'FastTopdownPoseEstimator'
+    img, boxes = next(iter(pose_data['boxes'].items()))
+    got = inference_topdown(model, img, boxes)[0].pred_instances.keypoints
+    np.testing.assert_allclose(got, plain_pose[img][0].pred_instances.keypoints, atol=0.5)
+    bad = derived_config(POSE_CFG, str(tmp_path / 'bad.py'),
+                         dict(model=dict(model_cfg, backend=dict(type='tensorrt'))))
+    with pytest.raises(ValueError, match='unknown backend .tensorrt.'):
+        init_model(bad, device='cpu')
 
 
 @pytest.fixture(scope='module')
