@@ -130,9 +130,19 @@ def test_pose_backend_gives_the_plain_models_keypoints(backend, trained_pose, po
         assert model.runtime.log[0]['artefact'].startswith(cache)
 
 
-def test_compiled_artefact_is_cached_and_keyed_by_the_weights(trained_pose, pose_data, cache):
-    """Runs after the compiled test above built the package: a new model loads it."""
+def pose_artefact(trained_pose, pose_data, cache, backend, config=POSE_CFG):
+    """The model of ``backend`` after one call, and the artefact that call built (first
+    time) or loaded (from the tests above, which build the same ones)."""
     from mmpose.apis import inference_topdown
+    model = init_fast_model(config, trained_pose, backend, cache_dir=cache)
+    img, boxes = next(iter(pose_data['boxes'].items()))
+    inference_topdown(model, img, boxes)
+    return model, model.runtime.log[-1]['artefact']
+
+
+def test_compiled_artefact_is_cached_and_keyed_by_the_weights(trained_pose, pose_data, cache):
+    from mmpose.apis import inference_topdown
+    pose_artefact(trained_pose, pose_data, cache, 'compiled')  # built here or before
     model = init_fast_model(POSE_CFG, trained_pose, 'compiled', cache_dir=cache)
     img, boxes = next(iter(pose_data['boxes'].items()))
     inference_topdown(model, img, boxes)
@@ -169,11 +179,14 @@ def test_mmpose_inferencer_runs_a_backend(trained_pose, pose_data, plain_pose, c
                                   pose2d_weights=trained_pose, det_model='whole_image',
                                   device='cpu')
     from mmpose.apis import inference_topdown
+    fast = inferencer.inferencer.model
+    assert type(fast).__name__ == 'FastTopdownPoseEstimator'
     plain = build_model(POSE_CFG, trained_pose)
     for img in list(pose_data['boxes'])[:2]:
         person = next(inferencer(img))['predictions'][0][0]
         expected = inference_topdown(plain, img)[0].pred_instances  # whole image
         np.testing.assert_allclose(person['keypoints'], expected.keypoints[0], rtol=0, atol=0.5)
+    assert fast.runtime.log and fast.runtime.log[0]['artefact'].endswith('.onnx')
 
 
 def test_a_config_file_selects_the_backend(trained_pose, pose_data, plain_pose, tmp_path):
@@ -206,8 +219,10 @@ def seg_images():
     from litehrnet_mm.datasets.synthetic.cityscapes import render_scene
     rng = np.random.default_rng(0)
     img = render_scene(rng, 256, 512)[0]
-    # 240x500 is resized to 246x512 by the test pipeline: padded to 256x512, cropped back
-    return dict(multiple=img, other=render_scene(rng, 256, 512)[0][:240, :500])
+    # the test pipeline resizes to fit 512x256: 240x500 to 246x512, padded to 256x512 and
+    # cropped back; 110x400 to 141x512, padded to 160x512 (a second size)
+    return dict(multiple=img, other=render_scene(rng, 256, 512)[0][:240, :500],
+                wide=render_scene(rng, 256, 512)[0][:110, :400])
 
 
 @pytest.mark.parametrize('backend', BACKENDS)
@@ -220,28 +235,32 @@ def test_seg_backend_gives_the_plain_models_logits(backend, seg_checkpoint, seg_
     padded.model.data_preprocessor.test_cfg = dict(size_divisor=32)
     plain = build_model(padded, seg_checkpoint)
     for name, img in seg_images.items():
+        if backend == 'compiled' and name == 'wide':
+            continue  # a second package (one per size) would take another minute
         fast, ref = inference_model(model, img), inference_model(plain, img)
         logits, expected = fast.seg_logits.data.numpy(), ref.seg_logits.data.numpy()
-        assert logits.shape[1:] == img.shape[:2]  # cropped back to the (resized) image
+        assert logits.shape[1:] == img.shape[:2]
+        padding = fast.metainfo['img_padding_size']  # (left, right, top, bottom)
+        assert (sum(padding) > 0) == (name != 'multiple'), (name, padding)
         assert expected.std() > 0.1
         np.testing.assert_allclose(logits, expected, **tolerance(expected))
         agree = (fast.pred_sem_seg.data == ref.pred_sem_seg.data).float().mean()
         assert agree > 0.999, (name, agree)
-    if backend in ('compiled', ):  # one package per padded size: both images are 256x512
-        assert len(model.runtime.log) == 1
+    if backend != 'pytorch':  # a package per padded size (one here), ONNX: one for all sizes
+        assert len(model.runtime.log) == 1, model.runtime.log
 
 
-def test_artefacts_record_what_they_were_built_from(trained_pose, cache):
+def test_artefacts_record_what_they_were_built_from(trained_pose, pose_data, cache):
     from litehrnet_mm.inference import read_record
-    model = build_model(POSE_CFG, trained_pose)
     for backend in ('onnxruntime', 'compiled'):
-        path = cache_path(make_record(model, 'features', backend, 128, 96,
-                                      max_batch=1 if backend == 'compiled' else None), cache)
+        model, path = pose_artefact(trained_pose, pose_data, cache, backend)
         record = read_record(path)
+        assert record['graph'] == 'features' and record['backend'] == backend
         assert record['config']['file'] == POSE_CFG
         assert record['input']['height'] == 128 and record['input']['width'] == 96
         assert record['torch'] == torch.__version__
-        assert record['weights_sha256'] == make_record(model, 'features', backend, 1, 1)[
+        other = randomize(copy.deepcopy(model), seed=6)
+        assert record['weights_sha256'] != make_record(other, 'features', backend, 1, 1)[
             'weights_sha256']
         import onnxruntime
         assert record['runtime'] == (onnxruntime.__version__ if backend == 'onnxruntime'
@@ -268,18 +287,22 @@ def test_unknown_backend_option_and_missing_package(monkeypatch):
     with pytest.raises(ImportError, match='needs the Python package openvino.*pip install '
                                           'openvino'):
         fast_config(POSE_CFG, 'openvino')
-    with pytest.raises(ValueError, match='model type .TopdownPoseEstimator. has no|fast forms'):
-        cfg = Config.fromfile(POSE_CFG)
-        cfg.model.type = 'BottomupPoseEstimator'
+    cfg = Config.fromfile(POSE_CFG)
+    cfg.model.type = 'BottomupPoseEstimator'
+    with pytest.raises(ValueError, match="model type 'BottomupPoseEstimator' has no fast form"):
         fast_config(cfg, 'pytorch')
+
+
+def test_cpu_backend_refuses_another_device(trained_pose):
+    model = init_fast_model(POSE_CFG, trained_pose, 'onnxruntime')
+    with pytest.raises(RuntimeError, match="backend 'onnxruntime' runs on the CPU, not on meta"):
+        model.to('meta')
 
 
 def test_artefact_of_other_weights_size_or_graph_is_refused(
         trained_pose, pose_data, cache, tmp_path):
     img, boxes = next(iter(pose_data['boxes'].items()))
-    model = build_model(POSE_CFG, trained_pose)
-    onnx_file = cache_path(make_record(model, 'features', 'onnxruntime', 128, 96), cache)
-    assert osp.isfile(onnx_file)  # built by the tests above
+    model, onnx_file = pose_artefact(trained_pose, pose_data, cache, 'onnxruntime')
     # other weights
     other = str(tmp_path / 'other.pth')
     save_checkpoint({'state_dict': randomize(copy.deepcopy(model), 4).state_dict()}, other)
@@ -290,6 +313,12 @@ def test_artefact_of_other_weights_size_or_graph_is_refused(
     fast = init_fast_model(COCO_CFG, trained_pose, 'onnxruntime', artefact=onnx_file)
     with pytest.raises(ValueError, match='built for 128x96 inputs, the model is given 256x192'):
         _first_call(fast, img, boxes)
+    # another config: the same weights, the backbone with checkpointing (not the same graph)
+    other_cfg = Config.fromfile(POSE_CFG)
+    other_cfg.model.backbone.with_cp = True
+    fast = init_fast_model(other_cfg, trained_pose, 'onnxruntime', artefact=onnx_file)
+    with pytest.raises(ValueError, match='built from another config'):
+        _first_call(fast, img, boxes)
     # a file of another backend
     with pytest.raises(ValueError, match=r"backend 'onnxruntime' runs .onnx files.*use backend "
                                          r"'compiled'"):
@@ -297,10 +326,9 @@ def test_artefact_of_other_weights_size_or_graph_is_refused(
     # the whole-model export of tools/export_onnx.py (heatmaps): not the features graph
     whole = str(tmp_path / 'whole.onnx')
     load_tool('export_onnx').main([POSE_CFG, '--checkpoint', trained_pose, '--out', whole])
-    fast = init_fast_model(POSE_CFG, trained_pose, 'onnxruntime', artefact=whole)
     with pytest.raises(ValueError, match="runs the 'heatmaps' graph, the model needs "
                                          "'features'"):
-        _first_call(fast, img, boxes)
+        fast_config(POSE_CFG, 'onnxruntime', artefact=whole)  # before any weights load
 
 
 def _touch(path) -> str:
@@ -383,12 +411,30 @@ def test_command_on_segmentation(seg_checkpoint, seg_images, cache, tmp_path):
 
 
 @pytest.mark.parametrize('case', ['unreadable image', 'unreadable video', 'missing input',
-                                  'boxes for segmentation', 'missing checkpoint'])
-def test_command_refuses_bad_input_before_any_work(case, tmp_path):
+                                  'boxes for segmentation', 'missing checkpoint',
+                                  'boxes file not JSON', 'boxes without file names',
+                                  'missing runtime package'])
+def test_command_refuses_bad_input_before_any_work(case, tmp_path, monkeypatch):
     bad = tmp_path / ('bad.mp4' if 'video' in case else 'bad.png')
     bad.write_bytes(b'\x00garbage')
     config, extra = POSE_CFG, ['--random-weights']
     target, message = str(bad), 'cannot read image .*bad.png'
+    if 'boxes' in case or 'package' in case:  # a readable image
+        import cv2
+        target = str(tmp_path / 'person.png')
+        cv2.imwrite(target, np.zeros((64, 48, 3), np.uint8))
+    if case == 'boxes file not JSON':
+        extra, message = extra + ['--bboxes', str(bad)], 'bad.png is not JSON'
+    elif case == 'boxes without file names':
+        boxes = tmp_path / 'detections.json'
+        boxes.write_text(json.dumps([dict(image_id=1, bbox=[0, 0, 10, 10], score=0.9)]))
+        extra, message = extra + ['--bboxes', str(boxes)], \
+            'entry 0 has no file name .*detection results with only an image_id'
+    elif case == 'missing runtime package':
+        real = importlib.util.find_spec
+        monkeypatch.setattr(importlib.util, 'find_spec',
+                            lambda name, *a: None if name == 'onnxruntime' else real(name, *a))
+        extra, message = extra + ['--backend', 'onnxruntime'], 'pip install onnxruntime'
     if case == 'unreadable video':
         message = 'cannot read video .*bad.mp4'
     elif case == 'missing input':

@@ -45,7 +45,7 @@ class Inputs:
         self.path, self.video = path, None
         if osp.isdir(path):
             names = sorted(os.listdir(path))
-            self.files = []
+            self.files, stems = [], {}
             for name in names:
                 full = osp.join(path, name)
                 if not osp.isfile(full):
@@ -54,6 +54,11 @@ class Inputs:
                     warnings.warn(f'skipping {full}: not an image ({", ".join(IMAGE_EXTENSIONS)})')
                     continue
                 self._check_image(full)
+                stem = osp.splitext(name)[0]
+                if stem in stems:
+                    raise ValueError(f'{stems[stem]} and {full} would write the same outputs '
+                                     f'(named {stem}): rename one')
+                stems[stem] = full
                 self.files.append(full)
             if not self.files:
                 raise ValueError(f'no images in {path} (looked for {", ".join(IMAGE_EXTENSIONS)})')
@@ -104,24 +109,41 @@ class Inputs:
             yield osp.splitext(osp.basename(path))[0], img
 
 
+BOXES_FORMAT = ('a COCO-style file: a dict with "images" ([{"id", "file_name"}]) and '
+                '"annotations" ([{"image_id", "bbox": [x, y, w, h]}]), or a list of '
+                '{"file_name", "bbox"}; boxes with a category_id other than 1 (person) or '
+                'with iscrowd set are left out')
+
+
 def load_boxes(path: str) -> Dict[str, np.ndarray]:
     """Person boxes (N, 4), xyxy, per image (its file name without folder and extension),
-    from a COCO-style file."""
-    with open(path) as f:
-        data = json.load(f)
+    from a COCO-style file (:data:`BOXES_FORMAT`)."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'boxes file not found: {path}')
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f'{path} is not JSON ({e}); --bboxes takes {BOXES_FORMAT}') from None
+    try:
+        if isinstance(data, dict) and 'images' in data and 'annotations' in data:
+            names = {im['id']: im['file_name'] for im in data['images']}
+            entries = [dict(a, file_name=names.get(a['image_id'])) for a in data['annotations']]
+        elif isinstance(data, list) and all(isinstance(d, dict) for d in data):
+            entries = data
+        else:
+            raise KeyError('no "images" and "annotations", and not a list of boxes')
+    except (KeyError, TypeError) as e:
+        raise ValueError(f'{path}: {e}; --bboxes takes {BOXES_FORMAT}') from None
     boxes: Dict[str, List] = {}
-    if isinstance(data, dict) and 'images' in data and 'annotations' in data:
-        names = {im['id']: im['file_name'] for im in data['images']}
-        entries = [(names.get(a.get('image_id')), a.get('bbox')) for a in data['annotations']]
-    elif isinstance(data, list):
-        entries = [(d.get('file_name'), d.get('bbox')) if isinstance(d, dict) else (None, None)
-                   for d in data]
-    else:
-        raise ValueError(f'{path}: not a COCO-style boxes file (a dict with "images" and '
-                         f'"annotations", or a list of {{"file_name", "bbox"}})')
-    for i, (name, box) in enumerate(entries):
+    for i, entry in enumerate(entries):
+        name, box = entry.get('file_name'), entry.get('bbox')
         if name is None or not (isinstance(box, list) and len(box) == 4):
-            raise ValueError(f'{path}: entry {i} has no file name or no [x, y, w, h] bbox')
+            raise ValueError(f'{path}: entry {i} has no file name or no [x, y, w, h] bbox '
+                             f'(detection results with only an image_id need the "images" '
+                             f'list that names their files); --bboxes takes {BOXES_FORMAT}')
+        if entry.get('category_id', 1) != 1 or entry.get('iscrowd', 0):
+            continue
         x, y, w, h = box
         stem = osp.splitext(osp.basename(name))[0]  # inputs are named by their stems
         boxes.setdefault(stem, []).append([x, y, x + w, y + h])
@@ -141,8 +163,6 @@ def build(args, task: str):
             options['threads'] = args.threads
         cfg = fast_config(cfg, args.backend, **options)
     elif args.backend == 'mmpose':
-        if task != 'mmpose':
-            sys.exit('--backend mmpose (MMPose\'s own LiteHRNet) is for pose configs')
         cfg = with_mmpose_backbone(cfg)
     return build_model(cfg, args.checkpoint)
 
@@ -184,6 +204,11 @@ class PoseTask:
                 return None
         return merge_data_samples(inference_topdown(self.model, img, bboxes))
 
+    def warm_up(self, img: np.ndarray) -> None:
+        """One call on the whole image: builds or loads the backend's artefact."""
+        from mmpose.apis import inference_topdown
+        inference_topdown(self.model, img)
+
     def draw(self, img: np.ndarray, result) -> np.ndarray:
         import mmcv
         self.visualizer.add_datasample('result', mmcv.bgr2rgb(img), data_sample=result,
@@ -219,6 +244,9 @@ class SegTask:
     def infer(self, name: str, img: np.ndarray):
         from mmseg.apis import inference_model
         return inference_model(self.model, img)
+
+    def warm_up(self, img: np.ndarray) -> None:
+        self.infer('warm-up', img)
 
     def draw(self, img: np.ndarray, result) -> np.ndarray:
         import mmcv
@@ -272,6 +300,8 @@ def main(argv=None):
         sys.exit('--bboxes is for pose configs')
     if args.threads is not None and args.threads < 1:
         sys.exit(f'--threads must be at least 1, got {args.threads}')
+    if args.backend == 'mmpose' and task != 'mmpose':
+        sys.exit('--backend mmpose (MMPose\'s own LiteHRNet) is for pose configs')
     try:
         inputs = Inputs(args.input)
         if args.bboxes and inputs.video:
@@ -295,9 +325,9 @@ def main(argv=None):
     model = build(args, task)
     runner = task_cls(model, args)
 
-    name, first = next(iter(inputs))
+    _, first = next(iter(inputs))
     start = time.perf_counter()
-    runner.infer(name, first)  # warm-up: builds or loads the backend's artefact
+    runner.warm_up(first)
     warm_up = time.perf_counter() - start
     runtime = getattr(model, 'runtime', None)
     for entry in (runtime.log if runtime else []):
@@ -316,8 +346,9 @@ def main(argv=None):
         except StopIteration:
             break
         result = runner.infer(name, img)
-        seconds += time.perf_counter() - tick
-        count += 1
+        if result is not None:  # None: an image the boxes file gives no person in
+            seconds += time.perf_counter() - tick
+            count += 1
         runner.record(name, result)
         if not args.no_vis:
             drawn = runner.draw(img, result) if result is not None else img
@@ -328,6 +359,9 @@ def main(argv=None):
                                    osp.splitext(osp.basename(inputs.video))[0] + '.mp4')
                     writer = cv2.VideoWriter(out, cv2.VideoWriter_fourcc(*'mp4v'), inputs.fps,
                                              (drawn.shape[1], drawn.shape[0]))
+                    if not writer.isOpened():
+                        raise RuntimeError(f'OpenCV cannot write {out} (no mp4v encoder); '
+                                           f'pass --no-vis to skip the visualised video')
                 writer.write(drawn)
             else:
                 import mmcv

@@ -74,8 +74,15 @@ def weights_sha256(model: nn.Module, graph: str) -> str:
 
 
 def config_sha256(cfg_model: dict, graph: str) -> str:
-    """sha256 of the config dicts of ``graph``'s parts (``cfg.model`` of the config)."""
-    parts = {name: _plain(cfg_model.get(name)) for name in GRAPH_PARTS[graph]}
+    """sha256 of the config dicts of ``graph``'s parts (``cfg.model`` of the config), without
+    their ``init_cfg`` and ``pretrained`` (which MMPose's and MMSeg's ``init_model`` drop or keep
+    depending on the route, and which loaded weights override)."""
+    parts = {}
+    for name in GRAPH_PARTS[graph]:
+        part = _plain(cfg_model.get(name))
+        if isinstance(part, dict):
+            part = {k: v for k, v in part.items() if k not in ('init_cfg', 'pretrained')}
+        parts[name] = part
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=repr).encode()).hexdigest()
 
 
@@ -148,6 +155,9 @@ def _key_fields(record: dict) -> dict:
     """The fields that decide whether a cached artefact serves (not the config file name)."""
     fields = {k: v for k, v in record.items() if k not in ('config', 'checkpoint_sha256')}
     fields['config'] = record['config']['sha256']
+    if record['input'].get('dynamic'):  # serves any size: the traced one does not matter
+        fields['input'] = {k: v for k, v in record['input'].items()
+                           if k not in ('height', 'width')}
     if 'cpu' in fields:
         fields['cpu'] = dict(model=fields['cpu']['model'], isa=fields['cpu']['isa'])
     return fields
@@ -173,19 +183,31 @@ def read_record(path: str) -> Optional[dict]:
     return read_onnx_metadata(path)
 
 
-def mismatches(record: Optional[dict], expected: dict) -> List[str]:
-    """How an artefact's ``record`` differs from what ``expected`` needs, in words (empty
-    when it serves)."""
+def kind_mismatches(record: Optional[dict], graph: str, backend: str) -> List[str]:
+    """How an artefact's ``record`` differs in what it is (its graph, its file type) from what
+    ``graph`` and ``backend`` need: checkable before the model has its weights."""
     if record is None:
         return ['it records nothing of what it was built from (not built by litehrnet-mm '
                 '0.1 or later)']
     problems = []
-    if record.get('graph') != expected['graph']:
+    if record.get('graph') != graph:
         problems.append(f'it runs the {record.get("graph")!r} graph, the model needs '
-                        f'{expected["graph"]!r}' + (
+                        f'{graph!r}' + (
                             ' (tools/export_onnx.py exports the whole pose model; the fast '
                             'estimator runs backbone and neck)'
                             if record.get('graph') == 'heatmaps' else ''))
+    if ARTEFACT_SUFFIX.get(record.get('backend')) != ARTEFACT_SUFFIX[backend]:
+        problems.append(f'it was built for backend {record.get("backend")!r}, which backend '
+                        f'{backend!r} cannot run')
+    return problems
+
+
+def mismatches(record: Optional[dict], expected: dict) -> List[str]:
+    """How an artefact's ``record`` differs from what ``expected`` needs, in words (empty
+    when it serves)."""
+    problems = kind_mismatches(record, expected['graph'], expected['backend'])
+    if record is None:
+        return problems
     if record.get('config', {}).get('sha256') != expected['config']['sha256']:
         problems.append(f'it was built from another config ({record.get("config", {}).get("file")}'
                         f'; its backbone/neck/head settings differ from '
@@ -194,15 +216,24 @@ def mismatches(record: Optional[dict], expected: dict) -> List[str]:
         problems.append(f'it was built from other weights (sha256 '
                         f'{str(record.get("weights_sha256"))[:12]}..., the model\'s '
                         f'{expected["weights_sha256"][:12]}...)')
-    if ARTEFACT_SUFFIX.get(record.get('backend')) != ARTEFACT_SUFFIX[expected['backend']]:
-        problems.append(f'it was built for backend {record.get("backend")!r}, which backend '
-                        f'{expected["backend"]!r} cannot run')
     size, want = record.get('input', {}), expected['input']
-    if not size.get('dynamic') and (size.get('height'), size.get('width')) != \
+    if want.get('dynamic') and not size.get('dynamic'):
+        problems.append(f'it was exported for {size.get("height")}x{size.get("width")} inputs '
+                        f'only, the model needs any multiple of 32 (segmentation pads images '
+                        f'to multiples of 32): export it with --dynamic')
+    elif not size.get('dynamic') and (size.get('height'), size.get('width')) != \
             (want['height'], want['width']):
         problems.append(f'it was built for {size.get("height")}x{size.get("width")} inputs, '
                         f'the model is given {want["height"]}x{want["width"]}')
     return problems
+
+
+def check_artefact_kind(path: str, graph: str, backend: str) -> None:
+    """Refuse, before the model has its weights, an artefact that records nothing, or records
+    another graph or a file type ``backend`` does not run."""
+    problems = kind_mismatches(read_record(path), graph, backend)
+    if problems:
+        raise ValueError(f'{path} cannot serve this model: ' + '; '.join(problems))
 
 
 def check_artefact(path: str, expected: dict) -> dict:

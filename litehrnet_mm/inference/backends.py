@@ -10,7 +10,7 @@ fast estimator and segmentor:
 
 A backend is given as a name or a dict ``dict(type=NAME, **options)``; the options are those
 of :data:`BACKEND_OPTIONS`. ``artefact`` runs a file built before (by this module, e.g. with
-``tools/inference.py --cache-dir``) instead of the cache; it is checked against the model.
+``tools/infer.py --cache-dir``) instead of the cache; it is checked against the model.
 """
 import importlib.util
 import itertools
@@ -33,10 +33,10 @@ BACKEND_OPTIONS: Dict[str, dict] = {
 }
 BACKENDS = tuple(BACKEND_OPTIONS)
 #: the Python packages each backend needs: to run, and to build its artefact
-_NEEDS = {'onnxruntime': (('onnxruntime', 'onnxruntime'), ),
-          'openvino': (('openvino', 'openvino'), )}
-_NEEDS_TO_BUILD = {'onnxruntime': (('onnx', 'onnx'), ('onnxscript', 'onnxscript')),
-                   'openvino': (('onnx', 'onnx'), ('onnxscript', 'onnxscript'))}
+_NEEDS = {'onnxruntime': (('onnxruntime', 'onnxruntime'), ('onnx', 'onnx')),
+          'openvino': (('openvino', 'openvino'), ('onnx', 'onnx'))}
+_NEEDS_TO_BUILD = {'onnxruntime': (('onnxscript', 'onnxscript'), ),
+                   'openvino': (('onnxscript', 'onnxscript'), )}
 
 BackendSpec = Union[None, str, dict]
 
@@ -97,6 +97,8 @@ class Runtime:
         self.kind = self.spec['type']
         self.graph = graph
         self.dynamic = dynamic and self.kind != 'compiled'
+        if self.spec.get('artefact'):  # its graph and file type, before the weights load
+            artefacts.check_artefact_kind(self.spec['artefact'], graph, self.kind)
         self._runners: Dict[Optional[Tuple[int, int]], Runner] = {}
         self._stamp = None
         #: per built runner: the artefact, whether it was built now, and the seconds it took
@@ -111,11 +113,14 @@ class Runtime:
     def __setstate__(self, state):
         self.__init__(state['spec'], state['graph'], state['dynamic'])
 
+    def check_device(self, device: torch.device) -> None:
+        """Refuse a device other than the CPU for the CPU backends."""
+        if self.kind != 'pytorch' and torch.device(device).type != 'cpu':
+            raise RuntimeError(f'backend {self.kind!r} runs on the CPU, not on {device}: build '
+                               f'the model with device="cpu", or use backend "pytorch"')
+
     def __call__(self, model: torch.nn.Module, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        if self.kind != 'pytorch' and x.device.type != 'cpu':
-            raise RuntimeError(f'backend {self.kind!r} runs on the CPU; the input is on '
-                               f'{x.device}: build the model with device="cpu", or use backend '
-                               f'"pytorch"')
+        self.check_device(x.device)
         stamp = _weights_stamp(model)
         if stamp != self._stamp:  # new weights: nothing built so far serves them
             self._runners.clear()

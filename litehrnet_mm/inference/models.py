@@ -15,6 +15,7 @@ Chosen in a config by the model type and a ``backend`` field::
 (:func:`litehrnet_mm.inference.fast_config` writes it for any of our configs.)
 """
 from mmpose.models.pose_estimators import TopdownPoseEstimator
+from mmseg.models.data_preprocessor import SegDataPreProcessor
 from mmseg.models.segmentors import EncoderDecoder
 
 from ..registry import MODELS
@@ -24,8 +25,21 @@ from .backends import BackendSpec, Runtime
 SIZE_DIVISOR = 32
 
 
+class _OnBackend:
+    """Refuses, when the model is moved, a device that its backend cannot run on."""
+
+    def _apply(self, fn, *args, **kwargs):
+        out = super()._apply(fn, *args, **kwargs)
+        runtime = self.__dict__.get('runtime')
+        if runtime is not None:
+            for p in self.parameters():
+                runtime.check_device(p.device)
+                break
+        return out
+
+
 @MODELS.register_module()
-class FastTopdownPoseEstimator(TopdownPoseEstimator):
+class FastTopdownPoseEstimator(_OnBackend, TopdownPoseEstimator):
     """MMPose's ``TopdownPoseEstimator`` whose features come from ``backend`` at inference
     (see :mod:`litehrnet_mm.inference.backends`); arguments otherwise MMPose's."""
 
@@ -41,7 +55,7 @@ class FastTopdownPoseEstimator(TopdownPoseEstimator):
 
 
 @MODELS.register_module()
-class FastEncoderDecoder(EncoderDecoder):
+class FastEncoderDecoder(_OnBackend, EncoderDecoder):
     """MMSeg's ``EncoderDecoder`` whose logits come from ``backend`` at inference. Test images
     are padded to multiples of 32 (MMSeg's data preprocessor ``test_cfg``, unless the config
     sets a size) and the results cropped back by MMSeg."""
@@ -51,7 +65,10 @@ class FastEncoderDecoder(EncoderDecoder):
         super().__init__(*args, **kwargs)
         self.runtime = runtime
         pre = self.data_preprocessor
-        test_cfg = dict(getattr(pre, 'test_cfg', None) or {})
+        if not isinstance(pre, SegDataPreProcessor):
+            raise TypeError(f'{type(self).__name__} pads test images with MMSeg\'s '
+                            f'SegDataPreProcessor; the config gives {type(pre).__name__}')
+        test_cfg = dict(pre.test_cfg or {})
         if test_cfg.get('size') is None and test_cfg.get('size_divisor') is None:
             test_cfg['size_divisor'] = SIZE_DIVISOR
         size, divisor = test_cfg.get('size'), test_cfg.get('size_divisor')
