@@ -328,7 +328,7 @@ def test_artefact_of_other_weights_size_or_graph_is_refused(
     load_tool('export_onnx').main([POSE_CFG, '--checkpoint', trained_pose, '--out', whole])
     with pytest.raises(ValueError, match="runs the 'heatmaps' graph, the model needs "
                                          "'features'"):
-        fast_config(POSE_CFG, 'onnxruntime', artefact=whole)  # before any weights load
+        init_fast_model(POSE_CFG, None, 'onnxruntime', artefact=whole)  # no weights yet
 
 
 def _touch(path) -> str:

@@ -34,7 +34,7 @@ import numpy as np
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v')
-FAST_BACKENDS = ('pytorch', 'compiled', 'onnxruntime', 'openvino')
+REFERENCE_BACKENDS = ('plain', 'mmpose')  # the config's model as it trains; MMPose's class
 
 
 class Inputs:
@@ -150,21 +150,17 @@ def load_boxes(path: str) -> Dict[str, np.ndarray]:
     return {k: np.array(v, dtype=np.float32) for k, v in boxes.items()}
 
 
-def build(args, task: str):
-    """The model of ``args.backend``."""
-    from litehrnet_mm.apis import build_model, load_config
-    cfg = load_config(args.config)
-    if args.backend in FAST_BACKENDS:
-        from litehrnet_mm.inference import fast_config
-        options = {}
-        if args.backend != 'pytorch':
-            options['cache_dir'] = args.cache_dir
-        if args.threads and args.backend in ('onnxruntime', 'openvino'):
-            options['threads'] = args.threads
-        cfg = fast_config(cfg, args.backend, **options)
-    elif args.backend == 'mmpose':
-        cfg = with_mmpose_backbone(cfg)
-    return build_model(cfg, args.checkpoint)
+def model_config(cfg, args):
+    """``cfg`` for ``args.backend``; refuses a backend that cannot serve it, or whose
+    runtime package is missing."""
+    from litehrnet_mm.inference import BACKEND_OPTIONS, fast_config
+    if args.backend == 'mmpose':
+        return with_mmpose_backbone(cfg)
+    if args.backend == 'plain':
+        return cfg
+    given = dict(cache_dir=args.cache_dir, threads=args.threads)
+    options = {k: v for k, v in given.items() if v and k in BACKEND_OPTIONS[args.backend]}
+    return fast_config(cfg, args.backend, **options)
 
 
 def with_mmpose_backbone(cfg):
@@ -175,8 +171,8 @@ def with_mmpose_backbone(cfg):
     cfg = Config(cfg.to_dict(), filename=cfg.filename)
     ours = cfg.model.backbone
     if ours.get('type') != 'litehrnet_mm.LiteHRNet':
-        sys.exit(f'--backend mmpose swaps our litehrnet_mm.LiteHRNet for MMPose\'s; this '
-                 f'config\'s backbone is {ours.get("type")}')
+        raise ValueError(f'--backend mmpose swaps our litehrnet_mm.LiteHRNet for MMPose\'s; '
+                         f'this config\'s backbone is {ours.get("type")}')
     extra = ours.get('extra') or arch_to_extra(ours.get('arch', '18'),
                                                with_head=ours.get('with_head', True))
     cfg.model.backbone = dict(type='mmpose.LiteHRNet', extra=extra,
@@ -185,10 +181,9 @@ def with_mmpose_backbone(cfg):
 
 
 class PoseTask:
-    def __init__(self, model, args):
+    def __init__(self, model, args, boxes=None):
         from mmpose.registry import VISUALIZERS
-        self.model, self.args = model, args
-        self.boxes = load_boxes(args.bboxes) if args.bboxes else None
+        self.model, self.args, self.boxes = model, args, boxes
         self.visualizer = VISUALIZERS.build(dict(model.cfg.visualizer, name=f'infer_{id(self)}'))
         self.visualizer.set_dataset_meta(model.dataset_meta)
         self.records = []
@@ -265,6 +260,7 @@ class SegTask:
 
 
 def main(argv=None):
+    from litehrnet_mm.inference import BACKENDS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config')
     parser.add_argument('input', help='an image, a folder of images or a video')
@@ -272,7 +268,7 @@ def main(argv=None):
     parser.add_argument('--random-weights', action='store_true',
                         help='run the untrained model (no checkpoint; plumbing checks only)')
     parser.add_argument('--backend', default='pytorch',
-                        choices=FAST_BACKENDS + ('plain', 'mmpose'))
+                        choices=BACKENDS + REFERENCE_BACKENDS)
     parser.add_argument('--bboxes', default=None, help='COCO-style person boxes (pose)')
     parser.add_argument('--out-dir', default='work_dirs/infer')
     parser.add_argument('--cache-dir', default=None,
@@ -286,9 +282,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     # everything is checked before the model is built
-    from litehrnet_mm.apis import config_task, load_config
+    from litehrnet_mm.apis import build_model, config_task, load_config
     try:
-        task = config_task(load_config(args.config))
+        cfg = load_config(args.config)
+        task = config_task(cfg)
     except (FileNotFoundError, ValueError) as e:
         sys.exit(str(e))
     if args.checkpoint is None and not args.random_weights:
@@ -306,12 +303,8 @@ def main(argv=None):
         inputs = Inputs(args.input)
         if args.bboxes and inputs.video:
             raise ValueError('--bboxes names images; a video takes whole-frame boxes')
-        task_cls = PoseTask if task == 'mmpose' else SegTask
-        if args.bboxes:
-            load_boxes(args.bboxes)
-        if args.backend in FAST_BACKENDS:
-            from litehrnet_mm.inference import parse_backend
-            parse_backend(args.backend)  # a missing runtime package, before any work
+        boxes = load_boxes(args.bboxes) if args.bboxes else None
+        cfg = model_config(cfg, args)
     except (FileNotFoundError, ValueError, ImportError) as e:
         sys.exit(str(e))
 
@@ -322,8 +315,8 @@ def main(argv=None):
     os.makedirs(osp.join(args.out_dir, 'vis'), exist_ok=True)
     if task == 'mmseg':
         os.makedirs(osp.join(args.out_dir, 'pred'), exist_ok=True)
-    model = build(args, task)
-    runner = task_cls(model, args)
+    model = build_model(cfg, args.checkpoint)
+    runner = PoseTask(model, args, boxes) if task == 'mmpose' else SegTask(model, args)
 
     _, first = next(iter(inputs))
     start = time.perf_counter()

@@ -15,8 +15,7 @@ from typing import Optional, Union
 
 from mmengine.config import Config
 
-from .artefacts import (RuntimePart, cache_dir, check_artefact, check_artefact_kind, make_record,
-                        read_record)
+from .artefacts import RuntimePart, cache_dir, check_artefact, make_record, read_record
 from .backends import BACKEND_OPTIONS, BACKENDS, Runtime, parse_backend
 from .models import FastEncoderDecoder, FastTopdownPoseEstimator
 
@@ -43,9 +42,6 @@ def fast_config(config: Union[str, Config], backend: str = 'pytorch', **options)
         raise ValueError(f'{cfg.filename}: model type {model_type!r} has no fast form; '
                          f'the fast forms are of {sorted(FAST_TYPES)}')
     cfg.model.type = fast or model_type
-    if spec.get('artefact'):  # its graph and file type, before any weights load
-        graph = 'logits' if cfg.model.type == FAST_TYPES['EncoderDecoder'] else 'features'
-        check_artefact_kind(spec['artefact'], graph, backend)
     cfg.model.backend = {k: v for k, v in spec.items()
                          if k == 'type' or v != BACKEND_OPTIONS[backend][k]}
     return cfg

@@ -102,11 +102,8 @@ def tensor_graph(model: nn.Module) -> str:
 
 
 def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
     with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, 'sha256').hexdigest()
 
 
 def runtime_version(backend: str) -> Optional[str]:
@@ -167,9 +164,8 @@ def cache_path(record: dict, directory: Optional[str] = None) -> str:
     """The cache file of an artefact with ``record``: the key hashes the weights, the config,
     the input size, the graph and backend, torch, the runtime and (packages) the CPU."""
     key = hashlib.sha256(json.dumps(_key_fields(record), sort_keys=True).encode()).hexdigest()
-    size = f'{record["input"]["height"]}x{record["input"]["width"]}'
-    if record['input']['dynamic']:
-        size = 'any-size'
+    size = 'any-size' if record['input']['dynamic'] else \
+        f'{record["input"]["height"]}x{record["input"]["width"]}'
     name = f'{record["graph"]}-{record["backend"]}-{size}-{key[:24]}'
     return osp.join(cache_dir(directory), name + ARTEFACT_SUFFIX[record['backend']])
 
@@ -236,14 +232,22 @@ def check_artefact_kind(path: str, graph: str, backend: str) -> None:
         raise ValueError(f'{path} cannot serve this model: ' + '; '.join(problems))
 
 
+def check_artefact_file(path: str, backend: str) -> None:
+    """Refuse a missing artefact, or a file of a type ``backend`` does not run."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'backend {backend!r}: artefact not found: {path}')
+    suffix = ARTEFACT_SUFFIX[backend]
+    if not path.endswith(suffix):
+        raise ValueError(f'backend {backend!r} runs {suffix} files, got {path}' + (
+            " (an AOTInductor package: use backend 'compiled')" if path.endswith('.pt2')
+            else " (an ONNX file: use backend 'onnxruntime' or 'openvino')"
+            if path.endswith('.onnx') else ''))
+
+
 def check_artefact(path: str, expected: dict) -> dict:
     """The record of the artefact at ``path``, after checking it serves ``expected``; raises
     ``ValueError`` naming each problem otherwise."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'artefact not found: {path}')
-    suffix = ARTEFACT_SUFFIX[expected['backend']]
-    if not path.endswith(suffix):
-        raise ValueError(f'backend {expected["backend"]!r} runs {suffix} files, got {path}')
+    check_artefact_file(path, expected['backend'])
     record = read_record(path)
     problems = mismatches(record, expected)
     if problems:

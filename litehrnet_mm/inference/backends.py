@@ -73,15 +73,7 @@ def parse_backend(spec: BackendSpec) -> dict:
         raise ValueError(f"openvino precision must be 'f32' or 'bf16', got "
                          f"{options['precision']!r}")
     if options.get('artefact'):
-        path = options['artefact']
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'backend {kind!r}: artefact not found: {path}')
-        suffix = artefacts.ARTEFACT_SUFFIX[kind]
-        if not path.endswith(suffix):
-            raise ValueError(f'backend {kind!r} runs {suffix} files, got {path}' + (
-                " (an AOTInductor package: use backend 'compiled')" if path.endswith('.pt2')
-                else " (an ONNX file: use backend 'onnxruntime' or 'openvino')"
-                if path.endswith('.onnx') else ''))
+        artefacts.check_artefact_file(options['artefact'], kind)
     return dict(type=kind, **options)
 
 
