@@ -148,9 +148,11 @@ def eager(model, x) -> Callable[[], object]:
 
 def onnx_paths(prefix: str, model, x, workdir: str, dynamic: bool = False,
                deploy: bool = True, bf16: bool = False, export_for: str = 'onnxruntime',
-               runtimes=('onnxruntime', 'openvino')) -> List[Path]:
+               runtimes=('onnxruntime', 'openvino'), free_axes: bool = False) -> List[Path]:
     """Export ``model`` (a copy; ``export_for`` picks our graph's form) and run the file in
-    ``runtimes``; ``bf16`` adds OpenVINO with the bf16 precision hint."""
+    ``runtimes`` (OpenVINO compiled for the input's shape, as the runner does by default);
+    ``bf16`` adds OpenVINO with the bf16 precision hint, ``free_axes`` OpenVINO compiled
+    with the file's free axes."""
     import onnx
 
     from litehrnet_mm.deploy import export_onnx, runner
@@ -172,6 +174,9 @@ def onnx_paths(prefix: str, model, x, workdir: str, dynamic: bool = False,
         diff = float(np.abs(run(xn)[0] - reference).max())
         paths.append(Path(f'{prefix}, OpenVINO bf16', _bind(run, xn), max_abs_diff=diff,
                           max_abs_output=float(np.abs(reference).max()), **info))
+    if free_axes:
+        run = runner('openvino', path, threads, static_shapes=False)
+        paths.append(Path(f'{prefix}, OpenVINO, free axes', _bind(run, xn), **info))
     return paths
 
 
@@ -275,10 +280,11 @@ def main_table(args, workdir, peak, results):
         for p in paths[3:]:
             p.info['model'] = 'litehrnet'
             check_equal(base.fn, p.fn, p.name)
-    paths += onnx_paths("MMPose's Lite-HRNet-18", reference, x, workdir, deploy=False)
+    paths += onnx_paths("MMPose's Lite-HRNet-18", reference, x, workdir, deploy=False,
+                        free_axes=True)
     ours_onnx = onnx_paths('ours', ours, x, workdir)
     ours_onnx += onnx_paths('ours, OpenVINO form', ours, x, workdir, export_for='openvino',
-                            runtimes=('openvino', ), bf16=True)
+                            runtimes=('openvino', ), bf16=True, free_axes=True)
     ours_onnx += onnx_paths('ours', ours, x, workdir, dynamic=True,
                             runtimes=('onnxruntime', ))
     for p in ours_onnx:
@@ -348,6 +354,8 @@ def other_models_table(args, workdir, peak, results):
         time_paths(paths, args.rounds, max(5, args.reps // 2))
         print_table(f'{name}, batch 1', paths, base, peak)
         results['other'][name] = [dict(name=p.name, ms=p.ms, **p.info) for p in paths]
+
+
 def segmentation_table(args, workdir, peak, results):
     seg = randomized(build(OUR_SEG))
     x = torch.randn(1, 3, 512, 1024)

@@ -281,6 +281,9 @@ def test_unknown_backend_option_and_missing_package(monkeypatch):
     with pytest.raises(ValueError, match=r"backend 'pytorch' takes the options \(none\), got "
                                          r"\['threads'\]"):
         fast_config(POSE_CFG, 'pytorch', threads=2)
+    with pytest.raises(ValueError, match="openvino static_shapes must be True or False, got "
+                                         "'yes'"):
+        fast_config(POSE_CFG, 'openvino', static_shapes='yes')
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, 'find_spec',
                         lambda name, *a: None if name == 'openvino' else real(name, *a))

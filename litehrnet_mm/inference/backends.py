@@ -6,7 +6,8 @@ fast estimator and segmentor:
   on first use and cached: later runs load it in milliseconds instead of compiling;
 - ``'onnxruntime'`` and ``'openvino'``: an ONNX export of the deploy form (CPU), built on
   first use and cached. Pose graphs are exported for their input size, segmentation graphs
-  with free height and width (multiples of 32).
+  with free height and width (multiples of 32). OpenVINO compiles the file for each input
+  shape it meets (``static_shapes``, see :data:`~litehrnet_mm.deploy.runtimes.OPENVINO_SHAPES`).
 
 A backend is given as a name or a dict ``dict(type=NAME, **options)``; the options are those
 of :data:`BACKEND_OPTIONS`. ``artefact`` runs a file built before (by this module, e.g. with
@@ -29,7 +30,8 @@ BACKEND_OPTIONS: Dict[str, dict] = {
     'pytorch': {},
     'compiled': dict(artefact=None, cache_dir=None, max_batch=1),
     'onnxruntime': dict(artefact=None, cache_dir=None, threads=None),
-    'openvino': dict(artefact=None, cache_dir=None, threads=None, precision='f32'),
+    'openvino': dict(artefact=None, cache_dir=None, threads=None, precision='f32',
+                     static_shapes=True),
 }
 BACKENDS = tuple(BACKEND_OPTIONS)
 #: the Python packages each backend needs: to run, and to build its artefact
@@ -72,6 +74,9 @@ def parse_backend(spec: BackendSpec) -> dict:
     if kind == 'openvino' and options['precision'] not in ('f32', 'bf16'):
         raise ValueError(f"openvino precision must be 'f32' or 'bf16', got "
                          f"{options['precision']!r}")
+    if kind == 'openvino' and not isinstance(options['static_shapes'], bool):
+        raise ValueError(f"openvino static_shapes must be True or False, got "
+                         f"{options['static_shapes']!r}")
     if options.get('artefact'):
         artefacts.check_artefact_file(options['artefact'], kind)
     return dict(type=kind, **options)
@@ -194,7 +199,8 @@ def _package_runner(path: str) -> Runner:
 
 def _onnx_runner(kind: str, path: str, spec: dict) -> Runner:
     from ..deploy.runtimes import runner
-    options = dict(precision=spec['precision']) if kind == 'openvino' else {}
+    options = ({k: spec[k] for k in ('precision', 'static_shapes')} if kind == 'openvino'
+               else {})
     run = runner(kind, path, threads=spec['threads'], **options)
 
     def run_onnx(x):
