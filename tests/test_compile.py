@@ -42,6 +42,34 @@ def test_compiled_deploy_form_equals_the_training_form(backbone):
     assert INDUCTOR_OPTIONS == {'freezing': True, 'cpp_wrapper': True}
 
 
+def test_compiled_model_specialises_on_each_new_size():
+    """A second input size compiles a graph for that size: no symbolic sizes, which dynamo
+    makes by default once a size changes (and which made inductor's compile of the
+    segmentation model run for over 15 minutes)."""
+    import logging
+    created = []
+
+    class Symbols(logging.Handler):
+        def emit(self, record):
+            if 'create_symbol' in record.getMessage():
+                created.append(record.getMessage())
+    logger = logging.getLogger('torch.fx.experimental.symbolic_shapes')
+    handler = Symbols()
+    torch._logging.set_logs(dynamic=logging.INFO)
+    logger.addHandler(handler)
+    try:
+        torch._dynamo.reset()
+        conv = torch.nn.Conv2d(3, 4, 3, padding=1).eval()
+        compiled = compile_model(conv, cpp_wrapper=False)
+        for h, w in ((8, 8), (16, 12)):
+            x = torch.randn(1, 3, h, w)
+            assert_close(compiled(x), conv(x).detach(), rel=1e-5)
+    finally:
+        logger.removeHandler(handler)
+        torch._logging.set_logs()
+    assert created == []
+
+
 @pytest.fixture(scope='module')
 def package(backbone, tmp_path_factory):
     deployed = LiteHRNet(arch='18').eval()

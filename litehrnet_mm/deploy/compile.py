@@ -1,8 +1,10 @@
 """Compiled forms of the deploy model: ``torch.compile`` with inductor, and AOTInductor packages
 that load without compiling.
 
-``torch.compile`` is built for nothing in particular: it specialises on the shapes it sees and
-compiles again for a new input size (or batch size, until it marks the batch dynamic). An
+``torch.compile`` is built for nothing in particular: :func:`compile_model` specialises on the
+shapes it sees and compiles again for a new input size or batch size (``dynamic=False``:
+otherwise dynamo makes the sizes that changed symbolic, and inductor's index simplification
+on symbolic sizes ran for over 15 minutes on the segmentation model at 512x1024). An
 AOTInductor package is built once for one input size (the batch stays free up to
 ``max_batch``), one torch build and one CPU (its C++ is compiled with ``-march=native``); the
 package checks none of that itself (a wrong size runs and returns wrong shapes), so
@@ -56,7 +58,7 @@ class CompiledModel:
 
     def __init__(self, model: torch.nn.Module, **options):
         self.options = {**INDUCTOR_OPTIONS, **options}
-        self.compiled = torch.compile(model)
+        self.compiled = torch.compile(model, dynamic=False)
 
     def __call__(self, *args, **kwargs):
         import torch._inductor.config as inductor_config
