@@ -74,7 +74,8 @@ def crops(model, count: int) -> torch.Tensor:
 
 
 def summary(types) -> str:
-    """'conv 12, mul 3': how many operations of each type take quantized inputs."""
+    """'conv 12, mul 3': how many operations of each type the quantize-dequantize pairs
+    feed."""
     counts = collections.Counter(types)
     return ', '.join(f'{t} {n}' for t, n in sorted(counts.items(), key=lambda kv: -kv[1]))
 
@@ -100,6 +101,11 @@ def run_all(run, t: torch.Tensor, batch: int) -> np.ndarray:
     return np.concatenate(outs)[:len(t)]
 
 
+def _op_name(target) -> str:
+    parts = str(target).split('.')  # aten.conv2d.default -> conv2d
+    return parts[-2] if len(parts) >= 3 else getattr(target, '__name__', str(target))
+
+
 def torchao_paths(deployed, calibration, x, held_out):
     """Exported and calibrated at ``x``'s batch size (the export specialises on it)."""
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
@@ -117,7 +123,7 @@ def torchao_paths(deployed, calibration, x, held_out):
             prepared(c)
         quantized = convert_pt2e(prepared)
     taking = {u for n in quantized.graph.nodes if 'dequantize' in str(n.target) for u in n.users}
-    ops = summary(str(u.target).split('.')[-2] for u in taking)
+    ops = summary(_op_name(u.target) for u in taking)
     fp32, int8 = compile_model(copy.deepcopy(deployed)), compile_model(quantized)
     quality = fidelity(run_all(fp32, held_out, batch), run_all(int8, held_out, batch))
     return [Path('inductor fp32', lambda: fp32(x), runtime='inductor'),
@@ -144,18 +150,18 @@ def onnxruntime_paths(path, workdir, calibration, x, held_out):
     fp32 = runner('onnxruntime', path, threads)
     paths = [Path('ONNX Runtime fp32', lambda: fp32(x), runtime='onnxruntime')]
     reference = run_all(lambda c: fp32(c.numpy())[0], held_out, 1)
-    for what, ops in (('all operators', None), ('convolutions', ['Conv'])):
+    for what, op_types in (('all operators', None), ('convolutions', ['Conv'])):
         out = osp.join(workdir, f'int8-{len(paths)}.onnx')
         quantize_static(path, out, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        op_types_to_quantize=ops)
+                        op_types_to_quantize=op_types)
         run = runner('onnxruntime', out, threads)
         graph = onnx.load(out).graph
         dequantized = {o for n in graph.node if n.op_type == 'DequantizeLinear' for o in n.output}
-        ops = summary(n.op_type for n in graph.node
+        fed = summary(n.op_type for n in graph.node
                       if n.op_type != 'QuantizeLinear' and dequantized & set(n.input))
         paths.append(Path(f'ONNX Runtime int8 (quantize_static, {what})', _bind(run, x),
-                          runtime='onnxruntime', quantized=ops, **fidelity(
+                          runtime='onnxruntime', quantized=fed, **fidelity(
                               reference, run_all(lambda c: run(c.numpy())[0], held_out, 1))))
     return paths
 
@@ -252,7 +258,7 @@ def main(argv=None):
             print(f'\n#### batch {batch}\n')
             print('| path | ms | int8 speed-up over fp32 in the same runtime | largest heatmap '
                   'difference / fp32 scale | keypoints within 1 heatmap px of fp32 | operations '
-                  'taking int8 inputs |')
+                  'fed by quantize-dequantize pairs |')
             print('| --- | --- | --- | --- | --- | --- |')
             for p in paths:
                 ratio = fp32[p.info['runtime']] / p.ms

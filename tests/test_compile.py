@@ -57,17 +57,23 @@ def test_compiled_model_specialises_on_each_new_size():
     handler = Symbols()
     torch._logging.set_logs(dynamic=logging.INFO)
     logger.addHandler(handler)
+    conv = torch.nn.Conv2d(3, 4, 3, padding=1).eval()
+    symbols = {}
     try:
-        torch._dynamo.reset()
-        conv = torch.nn.Conv2d(3, 4, 3, padding=1).eval()
-        compiled = compile_model(conv, cpp_wrapper=False)
-        for h, w in ((8, 8), (16, 12)):
-            x = torch.randn(1, 3, h, w)
-            assert_close(compiled(x), conv(x).detach(), rel=1e-5)
+        for name, compiled in (('compile_model', compile_model(conv, cpp_wrapper=False)),
+                               ('torch.compile', torch.compile(conv))):  # the control
+            torch._dynamo.reset()
+            created.clear()
+            for h, w in ((8, 8), (16, 12)):
+                x = torch.randn(1, 3, h, w)
+                with torch.no_grad():
+                    assert_close(compiled(x), conv(x), rel=1e-5)
+            symbols[name] = list(created)
     finally:
         logger.removeHandler(handler)
         torch._logging.set_logs()
-    assert created == []
+    assert symbols['compile_model'] == []
+    assert len(symbols['torch.compile']) == 2  # height and width: the log is seen
 
 
 @pytest.fixture(scope='module')

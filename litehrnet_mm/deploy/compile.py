@@ -4,7 +4,10 @@ that load without compiling.
 ``torch.compile`` is built for nothing in particular: :func:`compile_model` specialises on the
 shapes it sees and compiles again for a new input size or batch size (``dynamic=False``:
 otherwise dynamo makes the sizes that changed symbolic, and inductor's index simplification
-on symbolic sizes ran for over 15 minutes on the segmentation model at 512x1024). An
+on symbolic sizes ran for over 15 minutes on the segmentation model at 512x1024). Each size
+is one more compiled graph of the same code, and dynamo keeps at most
+``torch._dynamo.config.recompile_limit`` of them (8) per code object, shared by every
+compiled model: beyond that, calls run eagerly. An
 AOTInductor package is built once for one input size (the batch stays free up to
 ``max_batch``), one torch build and one CPU (its C++ is compiled with ``-march=native``); the
 package checks none of that itself (a wrong size runs and returns wrong shapes), so

@@ -1,8 +1,8 @@
 """ONNX Runtime and OpenVINO sessions for exported files, with the settings this project
 measures with (latency-oriented, a given number of threads, fp32 unless asked otherwise)."""
+import os
 import re
-from collections import OrderedDict
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -27,28 +27,29 @@ def onnxruntime_session(path: str, threads: Optional[int] = None):
     return ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
 
 
-def openvino_model(path: str, threads: Optional[int] = None, precision: str = 'f32',
+def openvino_model(path, threads: Optional[int] = None, precision: str = 'f32',
                    shape: Optional[Sequence[int]] = None):
     """An OpenVINO CPU model compiled for latency; ``precision`` is the inference precision
     hint (``'f32'``, or ``'bf16'`` where the CPU has it). ``shape`` fixes the input's shape
-    before compiling (see :data:`OPENVINO_SHAPES`); ``path`` may also be an OpenVINO model
-    read before."""
+    before compiling (see :data:`OPENVINO_SHAPES`); ``path`` (a file) may also be an
+    ``openvino.Model`` read before, which is left unchanged."""
     ov = _require('openvino')
     config = {'PERFORMANCE_HINT': 'LATENCY', 'INFERENCE_PRECISION_HINT': precision}
     if threads:
         config['INFERENCE_NUM_THREADS'] = threads
     core = ov.Core()
-    model = core.read_model(path) if isinstance(path, str) else path.clone()
+    model = path.clone() if isinstance(path, ov.Model) else core.read_model(os.fspath(path))
     if shape is not None:
         model.reshape(list(shape))
     return core.compile_model(model, 'CPU', config)
 
 
-#: How many input shapes an OpenVINO runner keeps compiled with static shapes (the least
-#: recently used is dropped). With its free axes fixed, OpenVINO ran our Lite-HRNet-18 export
-#: (and MMPose's) about 1.3x faster at batch 1 than the same file compiled with free axes: the
-#: graph's shape arithmetic (hundreds of ShapeOf and Broadcast ops) folds away. Compiling for
-#: a shape took about 0.6 s here.
+#: How many input shapes an OpenVINO runner compiles with static shapes, each the first time
+#: it meets it; further shapes run in one compile with the file's free axes (no compile per
+#: shape, and a bounded number of compiled copies in memory). With its free axes fixed,
+#: OpenVINO ran our Lite-HRNet-18 export (and MMPose's) about 1.3x faster at batch 1 than the
+#: same file compiled with free axes: the graph's shape arithmetic (hundreds of ShapeOf and
+#: Broadcast ops) folds away. Compiling for a shape took about 0.6 s here.
 OPENVINO_SHAPES = 8
 
 
@@ -93,9 +94,9 @@ def runner(kind: str, path: str, threads: Optional[int] = None, precision: str =
     """``run(x) -> list of outputs`` for ``kind`` ``'onnxruntime'`` or ``'openvino'``; ``x``
     is checked against the sizes the file was exported for, and must be float32.
 
-    OpenVINO compiles the file for each input shape it is given (``static_shapes``, up to
-    :data:`OPENVINO_SHAPES` kept), or once with the file's free axes
-    (``static_shapes=False``: no compile per new shape, slower per call)."""
+    OpenVINO compiles the file for each of the first :data:`OPENVINO_SHAPES` input shapes it
+    is given (``static_shapes``), other shapes and ``static_shapes=False`` run one compile
+    with the file's free axes (no compile per new shape, slower per call)."""
     if kind not in ('onnxruntime', 'openvino'):
         raise ValueError(f"runtime must be 'onnxruntime' or 'openvino', got {kind!r}")
     spec = onnx_input_spec(path)
@@ -114,24 +115,17 @@ def runner(kind: str, path: str, threads: Optional[int] = None, precision: str =
             check(x)
             return session.run(None, {name: x})
         return run
-    if not static_shapes:
-        compiled = _Compiled(openvino_model(path, threads, precision))
-
-        def run(x):
-            check(x)
-            return compiled(x)
-        return run
-    model = _require('openvino').Core().read_model(path)
-    by_shape: 'OrderedDict[tuple, _Compiled]' = OrderedDict()
+    model = _require('openvino').Core().read_model(os.fspath(path))
+    compiled: Dict[Optional[tuple], _Compiled] = {}  # by input shape; None: free axes
 
     def run(x):
         check(x)
-        if x.shape not in by_shape:
-            if len(by_shape) == OPENVINO_SHAPES:
-                by_shape.popitem(last=False)
-            by_shape[x.shape] = _Compiled(openvino_model(model, threads, precision, x.shape))
-        by_shape.move_to_end(x.shape)
-        return by_shape[x.shape](x)
+        shape = x.shape if static_shapes else None
+        if shape not in compiled and len(compiled) >= OPENVINO_SHAPES + (None in compiled):
+            shape = None
+        if shape not in compiled:
+            compiled[shape] = _Compiled(openvino_model(model, threads, precision, shape))
+        return compiled[shape](x)
     return run
 
 
