@@ -168,11 +168,10 @@ def onnxruntime_paths(path, workdir, calibration, x, held_out):
 
 def nncf_paths(path, calibration, x, held_out):
     import nncf
-    import openvino as ov
 
-    from litehrnet_mm.deploy.runtimes import openvino_model
+    from litehrnet_mm.deploy.runtimes import openvino_core, openvino_model
     threads = torch.get_num_threads()
-    model = ov.Core().read_model(path)
+    model = openvino_core().read_model(path)
     model.reshape([1, *x.shape[1:]])
 
     def compiled(m):

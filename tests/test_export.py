@@ -117,6 +117,44 @@ def test_openvino_compiles_per_shape_up_to_a_limit(tmp_path, monkeypatch):
     assert compiled_for == [None, (1, 3, 128, 96), (2, 3, 128, 96), None]
 
 
+_SIGNAL_AFTER_TWO_RUNNERS = """
+import gc, signal, subprocess, sys
+import numpy as np
+from litehrnet_mm.deploy import runner
+x = np.ones((1, 3, 8, 8), np.float32)
+first, second = runner('openvino', sys.argv[1]), runner('openvino', sys.argv[1])
+assert first(x)[0].max() == 1 and second(x)[0].max() == 1
+del first  # dropped in the order they were made
+gc.collect()
+del second
+gc.collect()
+signal.signal(signal.SIGCHLD, lambda *args: None)  # a Python handler, run when a child ends
+subprocess.run(['true'], check=True)
+print('survived')
+"""
+
+
+def test_openvino_runners_leave_signal_handling_intact(tmp_path):
+    """Two OpenVINO runners dropped in the order they were made, then a signal with a Python
+    handler (here SIGCHLD, after a subprocess): with a Core per compile, the thread was left
+    with a freed alternate signal stack and the process died of a segmentation fault."""
+    import subprocess
+    import sys
+
+    import onnx
+    from onnx import TensorProto, helper
+    value = helper.make_tensor_value_info
+    graph = helper.make_graph([helper.make_node('Relu', ['x'], ['y'])], 'relu',
+                              [value('x', TensorProto.FLOAT, [1, 3, 8, 8])],
+                              [value('y', TensorProto.FLOAT, [1, 3, 8, 8])])
+    path = str(tmp_path / 'relu.onnx')
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]), path)
+    done = subprocess.run([sys.executable, '-c', _SIGNAL_AFTER_TWO_RUNNERS, path], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == 'survived', (
+        f'exit status {done.returncode}: {done.stderr[-2000:]}')
+
+
 def test_runtimes_refuse_what_the_file_was_not_exported_for(tmp_path):
     """Our error, before ONNX Runtime's or OpenVINO's, in both runtimes."""
     from litehrnet_mm.deploy import runner

@@ -1,5 +1,6 @@
 """ONNX Runtime and OpenVINO sessions for exported files, with the settings this project
 measures with (latency-oriented, a given number of threads, fp32 unless asked otherwise)."""
+import functools
 import os
 import re
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -27,6 +28,21 @@ def onnxruntime_session(path: str, threads: Optional[int] = None):
     return ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
 
 
+@functools.lru_cache(maxsize=None)
+def openvino_core():
+    """The process's one ``openvino.Core``, kept until exit.
+
+    Each Core's CPU plugin installs its own alternate signal stack on the calling thread and,
+    when the Core is destroyed, puts back the one that was there before. Two Cores destroyed
+    in the order they were made (two runners, the first dropped first) leave the thread
+    pointing at the first one's freed stack, and the next signal with a Python handler
+    (``SIGCHLD`` when a subprocess ends, with a handler installed; ``SIGINT``) kills the
+    process with a segmentation fault. One Core, never destroyed, installs one stack and
+    never restores one.
+    """
+    return _require('openvino').Core()
+
+
 def openvino_model(path, threads: Optional[int] = None, precision: str = 'f32',
                    shape: Optional[Sequence[int]] = None):
     """An OpenVINO CPU model compiled for latency; ``precision`` is the inference precision
@@ -37,7 +53,7 @@ def openvino_model(path, threads: Optional[int] = None, precision: str = 'f32',
     config = {'PERFORMANCE_HINT': 'LATENCY', 'INFERENCE_PRECISION_HINT': precision}
     if threads:
         config['INFERENCE_NUM_THREADS'] = threads
-    core = ov.Core()
+    core = openvino_core()
     model = path.clone() if isinstance(path, ov.Model) else core.read_model(os.fspath(path))
     if shape is not None:
         model.reshape(list(shape))
@@ -115,7 +131,7 @@ def runner(kind: str, path: str, threads: Optional[int] = None, precision: str =
             check(x)
             return session.run(None, {name: x})
         return run
-    model = _require('openvino').Core().read_model(os.fspath(path))
+    model = openvino_core().read_model(os.fspath(path))
     compiled: Dict[Optional[tuple], _Compiled] = {}  # by input shape; None: free axes
 
     def run(x):
