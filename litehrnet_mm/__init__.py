@@ -14,7 +14,7 @@ from .weights_only import allow_mmengine_checkpoints
 
 allow_mmengine_checkpoints()
 
-from . import datasets, engine  # noqa: E402  (registers the transform and hooks)
+from . import datasets, engine  # noqa: E402,F401  (registers the transform and hooks)
 from .deploy import export_onnx, to_deploy  # noqa: E402
 from .models import (ARCH_SETTINGS, IterativeHeadNeck, LiteHRNet, arch_to_extra,  # noqa: E402
                      validate_extra)

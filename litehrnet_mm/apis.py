@@ -92,8 +92,8 @@ def build_initialised_model(config: Union[str, Config]) -> torch.nn.Module:
     return model.eval()
 
 
-def mmpose_and_ours(arch: str, with_head: bool = True, **kwargs) -> Tuple[torch.nn.Module,
-                                                                            LiteHRNet]:
+def mmpose_and_ours(arch: str, with_head: bool = True,
+                    **kwargs) -> Tuple[torch.nn.Module, LiteHRNet]:
     """MMPose's ``LiteHRNet`` of a named variant (the reference) and ours with the same
     weights (``kwargs`` go to ours)."""
     from mmpose.models.backbones import LiteHRNet as MMPoseLiteHRNet

@@ -33,4 +33,3 @@ def save(obj: Any, path: str) -> str:
     """``torch.save`` (pickle protocol 2, as torch writes) and return ``path``."""
     torch.save(obj, path, pickle_protocol=2)
     return path
-

@@ -133,8 +133,8 @@ def test_mmposes_positional_call():
         assert list(ours.state_dict()) == list(ref.state_dict())
         assert LiteHRNet(extra, in_channels=3).with_head
         with torch.no_grad():
-            assert ours.eval()(torch.randn(1, 3, 64, 64))[0].shape == (1, 40 if arch == '18'
-                                                                     else 30, 16, 16)
+            channels = 40 if arch == '18' else 30
+            assert ours.eval()(torch.randn(1, 3, 64, 64))[0].shape == (1, channels, 16, 16)
     assert LiteHRNet('30').spec.stages[1].num_modules == 8  # a name given first is a variant
 
 

@@ -30,6 +30,7 @@ ARCH_SETTINGS: Dict[str, ArchSetting] = {
     'wider-naive-18': ArchSetting((2, 4, 2), 'NAIVE', (40, 80, 160, 320), 1),
 }
 
+
 def min_input_size(num_branches: int) -> int:
     """Smallest input height and width: branch i has stride 2^(i+2), and the lowest branch
     must keep at least one pixel."""

@@ -1,6 +1,7 @@
 # Lite-HRNet backbone. The architecture is the one of Yu et al., "Lite-HRNet: A Lightweight
 # High-Resolution Network" (CVPR 2021) and of its reference code, HRNet/Lite-HRNet (Apache-2.0),
-# as adapted by MMPose (Apache-2.0); module names follow MMPose so its checkpoints load as they are.
+# as adapted by MMPose (Apache-2.0); module names follow MMPose so its checkpoints load as
+# they are.
 import traceback
 import warnings
 from typing import Iterator, List, Optional, Sequence, Tuple, Union
