@@ -38,7 +38,8 @@ def openvino_core():
     pointing at the first one's freed stack, and the next signal with a Python handler
     (``SIGCHLD`` when a subprocess ends, with a handler installed; ``SIGINT``) kills the
     process with a segmentation fault. One Core, never destroyed, installs one stack and
-    never restores one.
+    never restores one. (A Core that another library makes and drops in between, as NNCF
+    does, puts back ours: a Core restores only while its own stack is the current one.)
     """
     return _require('openvino').Core()
 
