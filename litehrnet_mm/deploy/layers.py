@@ -183,6 +183,11 @@ class FoldedConv(nn.Module):
         self._packed = None  # moved or converted: pack again
         return super()._apply(fn, recurse)
 
+    def __getstate__(self):
+        # copies and pickles leave the oneDNN-packed weight out (an opaque tensor, which
+        # neither copies nor pickles); it is packed again on first use
+        return {**super().__getstate__(), '_packed': None}
+
 
 def upsample_nearest(x: torch.Tensor, size: Sequence[int], factor: int) -> torch.Tensor:
     """Nearest upsampling by ``factor`` onto ``size`` (exact target size for any input)."""

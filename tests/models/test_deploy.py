@@ -119,6 +119,27 @@ def test_torch_compile_deploy_form_matches_eager():
         assert_close(compiled(x)[0], expected, rel=1e-4)
 
 
+def test_deploy_form_copies_and_pickles_after_eager_inference():
+    """Eager inference packs convolution weights for oneDNN (opaque tensors, which neither
+    deepcopy nor pickle); copies made after it (an EMA model, ``copy.deepcopy`` before
+    another export) and ``torch.save`` of the whole module still work and give the same
+    outputs."""
+    import copy
+    import io
+    model = randomize(LiteHRNet(arch='18')).eval()
+    model.switch_to_deploy()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        expected = model(x)[0]  # packs the weights
+        copied = copy.deepcopy(model)
+        buffer = io.BytesIO()
+        torch.save(model, buffer)
+        buffer.seek(0)
+        loaded = torch.load(buffer, weights_only=False)
+        for other in (copied, loaded):
+            assert_close(other(x)[0], expected, rel=1e-6)
+
+
 def test_eager_inference_takes_the_eager_kernels():
     """Eager inference runs on channels-last tensors through oneDNN convolutions with fused
     activations and MKL matrix products, with no upsampled tensor materialised."""
