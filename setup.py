@@ -18,6 +18,8 @@ setup(
     license='Apache-2.0',
     python_requires='>=3.9',
     packages=find_packages(include=['litehrnet_mm', 'litehrnet_mm.*']),
+    # the deploy form's C++ kernel, compiled on the user's machine on first use
+    package_data={'litehrnet_mm.deploy': ['csrc/*.cpp']},
     # The runtime stack. Exact versions that are known to co-install are in
     # requirements/constraints.txt; tools/install.sh explains the build steps pip cannot.
     install_requires=[

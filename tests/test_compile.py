@@ -1,6 +1,7 @@
 """The compiled forms: torch.compile of the deploy form, and AOTInductor packages that record
 what they were built for and refuse anything else before running."""
 import json
+import os.path as osp
 import shutil
 import zipfile
 
@@ -9,8 +10,13 @@ import torch
 
 from litehrnet_mm.deploy import (INDUCTOR_OPTIONS, PackagedModel, build_package, compile_model,
                                  read_package_metadata)
+from litehrnet_mm.deploy.kernels import depthwise_kernel
+from litehrnet_mm.deploy.layers import FoldedConv
 from litehrnet_mm.models import LiteHRNet
 from tests.helpers import assert_close, randomize
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+KERNEL = 'litehrnet_mm::depthwise3x3'
 
 
 class FirstOutput(torch.nn.Module):
@@ -39,7 +45,13 @@ def test_compiled_deploy_form_equals_the_training_form(backbone):
         torch._dynamo.reset()
         compiled = compile_model(deployed)
         assert_close(compiled(x)[0], expected, rel=1e-4)
+        with torch.profiler.profile() as prof:  # compiled, it calls the depthwise kernel too
+            compiled(x)
     assert INDUCTOR_OPTIONS == {'freezing': True, 'cpp_wrapper': True}
+    if depthwise_kernel():
+        calls = sum(e.count for e in prof.key_averages() if e.key == KERNEL)
+        assert calls == sum(isinstance(m, FoldedConv) and m.depthwise3x3
+                            for m in deployed.modules()) == 96
 
 
 def test_compiled_model_specialises_on_each_new_size():
@@ -96,6 +108,39 @@ def test_package_runs_any_batch_up_to_its_maximum(backbone, package):
     meta = read_package_metadata(package)
     assert meta['input'] == dict(channels=3, height=64, width=96, dtype='float32', max_batch=4)
     assert meta['torch'] == torch.__version__ and meta['config'] == 'test'
+
+
+_LOAD_IN_A_FRESH_PROCESS = """
+import sys, torch
+from litehrnet_mm.deploy import PackagedModel
+x, expected = torch.load(sys.argv[2])
+with torch.no_grad():
+    out = PackagedModel(sys.argv[1])(x)
+assert (out - expected).abs().max() <= 1e-4 * expected.abs().max(), 'outputs differ'
+print('loaded')
+"""
+
+
+@pytest.mark.skipif(not depthwise_kernel(), reason='the kernel cannot be built here')
+def test_package_with_the_kernel_loads_in_a_fresh_process(
+        backbone, package, tmp_path, monkeypatch):
+    """The package calls the depthwise kernel, which must be registered before the package
+    loads (AOTInductor looks its schema up at load time): PackagedModel does it, and refuses
+    with a clear error where the kernel is switched off."""
+    import subprocess
+    import sys
+    assert read_package_metadata(package)['kernels'] == [KERNEL]
+    x = torch.randn(2, 3, 64, 96)
+    with torch.no_grad():
+        torch.save((x, backbone(x)[0]), tmp_path / 'io.pt')
+    done = subprocess.run([sys.executable, '-c', _LOAD_IN_A_FRESH_PROCESS, package,
+                           str(tmp_path / 'io.pt')], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == 'loaded', done.stderr[-3000:]
+    monkeypatch.setenv('LITEHRNET_MM_KERNELS', '0')
+    with pytest.raises(RuntimeError, match=r"calls litehrnet_mm's hand-written kernels "
+                                           r".*LITEHRNET_MM_KERNELS=0 turns it off"):
+        PackagedModel(package)
 
 
 @pytest.mark.parametrize('x,message', [

@@ -19,11 +19,12 @@ import os
 import os.path as osp
 import platform
 import zipfile
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import torch
 
 from .export import META_KEY
+from .kernels import ENV_SWITCH, unavailable_reason
 from .layers import graph_target
 
 #: Inductor options of the compiled path: frozen weights (oneDNN-packed convolutions with
@@ -97,10 +98,22 @@ def build_package(model: torch.nn.Module, path: str, height: int, width: int,
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     with torch.no_grad(), graph_target('inductor'):
         exported = torch.export.export(model.eval(), (x, ), dynamic_shapes=dynamic)
+        record['kernels'] = custom_ops(exported.graph_module)
         return torch._inductor.aoti_compile_and_package(
             exported, package_path=path,
             inductor_configs={'freezing': True,
                               'aot_inductor.metadata': {META_KEY: json.dumps(record)}})
+
+
+def custom_ops(graph_module: torch.fx.GraphModule) -> List[str]:
+    """The ``litehrnet_mm`` operators (:mod:`.kernels`) that ``graph_module`` calls: a package
+    that calls them needs them registered before it loads."""
+    names = {
+        str(node.target.name()) for node in graph_module.graph.nodes
+        if node.op == 'call_function' and isinstance(node.target, torch._ops.OpOverload)
+        and node.target.namespace == 'litehrnet_mm'
+    }
+    return sorted(names)
 
 
 def read_package_record(path: str) -> Optional[dict]:
@@ -149,6 +162,13 @@ class PackagedModel:
             raise RuntimeError(f'{path} was built for a CPU with {missing} '
                                f'({self.meta["cpu"].get("model")}), which this CPU '
                                f'({cpu_features()["model"]}) lacks: rebuild the package here')
+        kernels = self.meta.get('kernels', [])
+        why = unavailable_reason() if kernels else None
+        if why:
+            raise RuntimeError(
+                f'{path} calls litehrnet_mm\'s hand-written kernels {kernels}, which are not '
+                f'available here ({why}); make them available, or rebuild the package with '
+                f'{ENV_SWITCH}=0 (oneDNN convolutions instead)')
         self.input = self.meta['input']
         self._model = torch._inductor.aoti_load_package(path)
 

@@ -5,13 +5,15 @@ than in arithmetic, and what is cheap differs between runtimes:
 
 - ``'eager'`` (eager inference): tensors are channels-last (channels innermost), and each
   layer takes the cheapest call. A 1x1 convolution is one MKL matrix product over the pixels
-  (``addmm``, which also adds in place), other convolutions are oneDNN convolutions with the
-  weights packed once and the activation fused (``torch.ops.mkldnn._convolution_pointwise``,
-  the op that inductor's freezing emits), nearest upsampling followed by an add or a
-  multiply is one broadcast op on a strided view, without the upsampled tensor, and the
-  channel shuffle writes channel pairs.
+  (``addmm``, which also adds in place), a depthwise 3x3 convolution is the project's kernel
+  (:mod:`.kernels`; with the multiply by an upsampled weighting before it fused in), other
+  convolutions are oneDNN convolutions with the weights packed once and the activation fused
+  (``torch.ops.mkldnn._convolution_pointwise``, the op that inductor's freezing emits),
+  nearest upsampling followed by an add or a multiply is one broadcast op on a strided view,
+  without the upsampled tensor, and the channel shuffle writes channel pairs.
 - ``'inductor'`` (``torch.compile``, AOTInductor): the same channels-last formulation with
-  public ops only (``F.conv2d``, ``addmm``), which inductor packs and fuses itself.
+  public ops (``F.conv2d``, ``addmm``), which inductor packs and fuses itself, and the
+  depthwise kernel, which the compiled code calls as an operator.
 - ``'onnx'`` (the ONNX exporters, and calls on contiguous tensors): convolutions and
   ``Resize`` on NCHW tensors; ONNX Runtime runs a 6-D broadcast far slower than ``Resize``,
   and would transpose around every convolution of a channels-last graph.
@@ -25,6 +27,8 @@ from typing import Iterator, Optional, Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .kernels import depthwise_kernel
 
 _ACTS = (None, 'relu', 'sigmoid')
 GRAPH_TARGETS = ('inductor', 'onnx', 'openvino')
@@ -129,11 +133,21 @@ class FoldedConv(nn.Module):
         self.bias = nn.Parameter(bias.detach().clone(), requires_grad=False)
         self.stride, self.padding, self.groups, self.act = stride, padding, groups, act
         self._packed: Optional[torch.Tensor] = None  # oneDNN layout, made on first use
+        self._taps_cache: Optional[torch.Tensor] = None  # depthwise kernel's, on first use
+        self._derived_from: Optional[tuple] = None  # the weight's version they were made from
 
     @property
     def pointwise(self) -> bool:
         """A 1x1 stride-1 convolution: a matrix product over the pixels."""
         return self.weight.shape[-2:] == (1, 1) and self.stride == 1 and self.groups == 1
+
+    @property
+    def depthwise3x3(self) -> bool:
+        """A depthwise 3x3 convolution that :mod:`.kernels`' kernel computes (padding 1,
+        stride 1 or 2, no activation or ReLU)."""
+        o, i, kh, kw = self.weight.shape
+        return ((kh, kw) == (3, 3) and i == 1 and self.groups == o and self.padding == 1
+                and self.stride in (1, 2) and self.act in (None, 'relu'))
 
     @property
     def out_channels(self) -> int:
@@ -147,24 +161,56 @@ class FoldedConv(nn.Module):
     def _matrix(self) -> torch.Tensor:
         return self.weight[:, :, 0, 0].t()  # (C_in, C_out), a view
 
+    def _drop_stale(self) -> None:
+        """Forget the forms derived from ``weight`` once it changed (``load_state_dict`` and
+        other in-place writes bump its version)."""
+        key = (self.weight._version, self.weight.data_ptr())
+        if key != self._derived_from:
+            self._packed = self._taps_cache = None
+            self._derived_from = key
+
     def _onednn_weight(self, x: torch.Tensor) -> torch.Tensor:
+        self._drop_stale()
         if self._packed is None:
             self._packed = torch.ops.mkldnn._reorder_convolution_weight(
                 self.weight.detach(), [self.padding] * 2, [self.stride] * 2, [1, 1],
                 self.groups, list(x.shape))
         return self._packed
 
+    def _taps(self, cache: bool) -> torch.Tensor:
+        """The depthwise weights as a contiguous (9, C) matrix, tap by tap."""
+        if not cache:  # traced: a constant that freezing folds
+            return self.weight.detach().reshape(self.out_channels, 9).t().contiguous()
+        self._drop_stale()
+        if self._taps_cache is None:
+            self._taps_cache = self._taps(False)
+        return self._taps_cache
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         kind = implementation(x)
         if kind != 'onnx' and self.pointwise:
             y = torch.addmm(self.bias, pixels(x), self._matrix())
             return _activate(from_pixels(y, x, self.out_channels), self.act, inplace=True)
+        if kind != 'onnx' and self.depthwise3x3 and depthwise_kernel():
+            return torch.ops.litehrnet_mm.depthwise3x3(
+                x, self._taps(cache=kind == 'eager'), self.bias, self.stride, self.act == 'relu')
         if kind == 'eager':
             return torch.ops.mkldnn._convolution_pointwise(
                 x, self._onednn_weight(x), self.bias, [self.padding] * 2, [self.stride] * 2,
                 [1, 1], self.groups, self.act or 'none', [], '')
         y = F.conv2d(x, self.weight, self.bias, self.stride, self.padding, 1, self.groups)
         return _activate(y, self.act)
+
+    def weighted(self, x: torch.Tensor, scale: torch.Tensor, factor: int) -> torch.Tensor:
+        """``self(mul_upsampled(x, scale, factor))``: in the channels-last forms, a depthwise
+        3x3 convolution weights its input rows as it reads them (one kernel call)."""
+        kind = implementation(x)
+        if (kind != 'onnx' and self.depthwise3x3 and _exact_multiple(x, scale, factor)
+                and channels_innermost(scale) and depthwise_kernel()):
+            return torch.ops.litehrnet_mm.depthwise3x3(
+                x, self._taps(cache=kind == 'eager'), self.bias, self.stride,
+                self.act == 'relu', scale, factor)
+        return self(mul_upsampled(x, scale, factor))
 
     def accumulate_(self, acc: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """``acc += conv(x)`` in place, without the bias and the activation (channels-last
@@ -180,13 +226,13 @@ class FoldedConv(nn.Module):
                                  self.groups))
 
     def _apply(self, fn, recurse=True):
-        self._packed = None  # moved or converted: pack again
+        self._packed = self._taps_cache = None  # moved or converted: derive them again
         return super()._apply(fn, recurse)
 
     def __getstate__(self):
         # copies and pickles leave the oneDNN-packed weight out (an opaque tensor, which
-        # neither copies nor pickles); it is packed again on first use
-        return {**super().__getstate__(), '_packed': None}
+        # neither copies nor pickles), and the kernel's taps; both are made again on first use
+        return {**super().__getstate__(), '_packed': None, '_taps_cache': None}
 
 
 def upsample_nearest(x: torch.Tensor, size: Sequence[int], factor: int) -> torch.Tensor:

@@ -9,6 +9,8 @@ counterpart computes in eval mode, reformulated for fewer and cheaper operations
 - concat + channel shuffle is one copy (:func:`~litehrnet_mm.deploy.layers.interleave`);
 - the spatial weightings (squeeze-excitation on 1x1 maps) of all branches of a block run as two
   matrix products with block-diagonal weights, instead of two 1x1 convolutions per branch;
+- in the channels-last forms, the cross-resolution weighting's multiply is part of the
+  depthwise convolution after it (:meth:`~litehrnet_mm.deploy.layers.FoldedConv.weighted`);
 - in the fuse layers, the path that the reference runs twice (the fuse quirk) has its last
   convolution's weights doubled, the 1x1 convolutions that read one branch on their way up are
   one convolution with stacked outputs (nearest upsampling commutes with them); they add up
@@ -32,7 +34,7 @@ from ..models.blocks.iterative_head import refine_low_to_high
 from ..models.blocks.resample import pool_to
 from .fold import fold_conv_module, fold_conv_norm
 from .layers import (FoldedConv, add_upsampled, channels_last, from_pixels, interleave,
-                     mul_upsampled, pixels, upsample_nearest)
+                     pixels, upsample_nearest)
 
 _ACT_NAMES = {nn.ReLU: 'relu', nn.Sigmoid: 'sigmoid'}
 
@@ -143,7 +145,7 @@ class DeployConditionalChannelWeighting(nn.Module):
         pooled = [pool_to(s, smallest, 2**(last - i)) for i, s in enumerate(weighted)]
         crw = self.crw2(self.crw1(torch.cat(pooled, dim=1)))
         weighted = [
-            dw(mul_upsampled(s, w, 2**(last - i)))
+            dw.weighted(s, w, 2**(last - i))
             for i, (s, w, dw) in enumerate(
                 zip(weighted, torch.split(crw, self.channels, dim=1), self.depthwise_convs))
         ]

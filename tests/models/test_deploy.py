@@ -140,6 +140,21 @@ def test_deploy_form_copies_and_pickles_after_eager_inference():
             assert_close(other(x)[0], expected, rel=1e-6)
 
 
+@pytest.mark.parametrize('groups,stride', [(1, 2), (16, 1)], ids=['onednn', 'depthwise'])
+def test_folded_conv_follows_weights_loaded_after_eager_inference(groups, stride):
+    """Eager inference derives forms of a convolution's weights once (oneDNN-packed, or the
+    depthwise kernel's taps); weights loaded afterwards replace them."""
+    from litehrnet_mm.deploy.layers import FoldedConv
+    x = torch.randn(1, 16, 12, 10).contiguous(memory_format=torch.channels_last)
+    first, second = [FoldedConv(torch.randn(16, 16 // groups, 3, 3), torch.randn(16), stride,
+                                1, groups) for _ in range(2)]
+    with torch.no_grad():
+        first(x)  # derives its forms of its own weights
+        expected = second(x)
+        first.load_state_dict(second.state_dict())
+        assert_close(first(x), expected, rel=1e-5)
+
+
 def test_eager_inference_takes_the_eager_kernels():
     """Eager inference runs on channels-last tensors through oneDNN convolutions with fused
     activations and MKL matrix products, with no upsampled tensor materialised."""

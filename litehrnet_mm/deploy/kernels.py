@@ -1,0 +1,115 @@
+"""Hand-written CPU kernels of the deploy form, compiled on this machine on first use.
+
+One so far: ``torch.ops.litehrnet_mm.depthwise3x3`` (``csrc/depthwise.cpp``), the depthwise
+3x3 convolutions of the eager and inductor forms. oneDNN spends 30 to 45 us on each of them
+at batch 1, most of it fixed cost; the kernel takes 3 to 30 us on the same maps. It is built
+with ``torch.utils.cpp_extension`` (g++ and ninja, which the install already needs for mmcv
+and inductor) into torch's extension cache, once per machine, source and instruction set,
+and registered as a PyTorch operator with a fake (shape) implementation, so that
+``torch.compile`` and AOTInductor call it like any other op.
+
+Where it cannot be built, the deploy form warns once and keeps oneDNN's convolution (same
+outputs, slower). ``LITEHRNET_MM_KERNELS=0`` turns the kernel off without trying. Eager
+inference reads the switch on every call; ``torch.compile`` and AOTInductor read it once,
+when they trace the model, and the compiled graph or package keeps what it was built with.
+"""
+import functools
+import logging
+import os
+import os.path as osp
+import warnings
+from typing import List, Optional
+
+import torch
+
+ENV_SWITCH = 'LITEHRNET_MM_KERNELS'
+SOURCES = [osp.join(osp.dirname(__file__), 'csrc', 'depthwise.cpp')]
+
+# The vector instructions the kernel may use, from the level PyTorch's own CPU kernels use
+# here (so the cached build never carries instructions another CPU lacks: the level is part
+# of the extension's name).
+_ISA_FLAGS = {
+    'AVX512': ['-mavx512f', '-mavx512bw', '-mavx512dq', '-mavx512vl', '-mavx2', '-mfma'],
+    'AVX2': ['-mavx2', '-mfma'],
+}
+
+
+def _isa() -> str:
+    capability = torch.backends.cpu.get_cpu_capability()
+    return capability if capability in _ISA_FLAGS else 'DEFAULT'
+
+
+def kernels_enabled() -> bool:
+    """Whether ``LITEHRNET_MM_KERNELS`` allows the hand-written kernels (on unless ``0``)."""
+    value = os.environ.get(ENV_SWITCH, '1').strip()
+    if value not in ('0', '1'):
+        raise ValueError(f'{ENV_SWITCH} must be 0 (use oneDNN only) or 1 (default), '
+                         f'got {value!r}')
+    return value == '1'
+
+
+def build_flags() -> List[str]:
+    return ['-O3', '-fopenmp', *_ISA_FLAGS.get(_isa(), [])]
+
+
+def _reason(e: Exception) -> str:
+    """The compiler's first error line, or the exception's last line."""
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    errors = [line for line in lines if 'error:' in line]
+    if errors:
+        return errors[0]
+    return lines[-1] if lines else type(e).__name__
+
+
+def _cpp_extension():
+    # its import warns that there is no CUDA, which is beside the point on a CPU build
+    log = logging.getLogger('torch.utils.cpp_extension')
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        from torch.utils import cpp_extension
+    finally:
+        log.setLevel(level)
+    return cpp_extension
+
+
+@functools.lru_cache(maxsize=None)
+def _load() -> Optional[str]:
+    """Build and register the kernel once per process: None, or why it failed."""
+    if not hasattr(torch.ops.litehrnet_mm, 'depthwise3x3'):
+        cpp_extension = _cpp_extension()
+        try:
+            cpp_extension.load(name=f'litehrnet_mm_kernels_{_isa().lower()}', sources=SOURCES,
+                               extra_cflags=build_flags(), extra_ldflags=['-fopenmp'],
+                               is_python_module=False, verbose=False)
+        except Exception as e:  # no compiler, no ninja, a read-only cache...
+            reason = _reason(e)
+            warnings.warn(
+                f'litehrnet_mm: could not build the depthwise 3x3 kernel ({reason}); the '
+                f'deploy form uses oneDNN convolutions instead (same outputs, slower). Install '
+                f'g++ and ninja, or set {ENV_SWITCH}=0 to silence this.', RuntimeWarning,
+                stacklevel=3)
+            return reason
+
+    @torch.library.register_fake('litehrnet_mm::depthwise3x3')
+    def _(x, taps, bias, stride, relu, scale=None, factor=1):
+        n, c, h, w = x.shape
+        ho, wo = (h - 1) // stride + 1, (w - 1) // stride + 1
+        return x.new_empty_strided((n, c, ho, wo), (ho * wo * c, 1, wo * c, c))
+
+    return None
+
+
+@torch.compiler.assume_constant_result
+def depthwise_kernel() -> bool:
+    """Whether ``torch.ops.litehrnet_mm.depthwise3x3`` is there to use (built and loaded on
+    the first call; False where it is switched off or cannot be built)."""
+    return kernels_enabled() and _load() is None
+
+
+def unavailable_reason() -> Optional[str]:
+    """Why the kernel is not there to use, None when it is."""
+    if not kernels_enabled():
+        return f'{ENV_SWITCH}=0 turns it off'
+    reason = _load()
+    return None if reason is None else f'it could not be built: {reason}'
