@@ -30,6 +30,7 @@ Needs the benchmark extras: ``pip install -r requirements/benchmark.txt`` (OpenV
 matplotlib). Writes ``results.json`` and ``latency.png`` into ``--out`` and prints Markdown.
 """
 import argparse
+import contextlib
 import copy
 import json
 import os
@@ -136,6 +137,29 @@ def multiply_adds(model, x) -> float:
     return float(analyzer.total())
 
 
+@contextlib.contextmanager
+def onednn_depthwise():
+    """The deploy form without the hand-written depthwise kernel (``LITEHRNET_MM_KERNELS=0``):
+    oneDNN's convolutions, as before the kernel."""
+    from litehrnet_mm.deploy.kernels import ENV_SWITCH
+    previous = os.environ.get(ENV_SWITCH)
+    os.environ[ENV_SWITCH] = '0'
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ[ENV_SWITCH]
+        else:
+            os.environ[ENV_SWITCH] = previous
+
+
+def without_kernel(fn: Callable[[], object]) -> Callable[[], object]:
+    def run():
+        with onednn_depthwise():
+            return fn()
+    return run
+
+
 def eager(model, x) -> Callable[[], object]:
     from litehrnet_mm.apis import TensorModel
     wrapped = TensorModel(model).eval()
@@ -185,22 +209,27 @@ def _bind(run, x):
 
 
 def compiled_paths(prefix: str, model, x, workdir: str, plain: bool = True,
-                   dynamic_package: bool = True) -> List[Path]:
-    """``torch.compile`` of the deploy form (and the plain user path), and AOTInductor
-    packages for batch 1 and (``dynamic_package``) batch 1-16 (build and load timed)."""
+                   dynamic_package: bool = True, onednn: bool = False) -> List[Path]:
+    """``torch.compile`` of the deploy form (and the plain user path; ``onednn``: without
+    the depthwise kernel), and AOTInductor packages for batch 1 and (``dynamic_package``)
+    batch 1-16 (build and load timed)."""
     from litehrnet_mm.apis import TensorModel
     from litehrnet_mm.deploy import PackagedModel, build_package, compile_model
     from litehrnet_mm.deploy import to_deploy_model
     deployed = TensorModel(to_deploy_model(copy.deepcopy(model))).eval()
     paths = []
-    variants = [('torch.compile (freezing, C++ wrapper)', lambda m: compile_model(m))]
+    variants = [('torch.compile (freezing, C++ wrapper)', lambda m: compile_model(m), True)]
     if plain:
         variants.append(('switch_to_deploy + torch.compile (freezing)',
-                         lambda m: compile_model(m, cpp_wrapper=False)))
-    for name, make in variants:
+                         lambda m: compile_model(m, cpp_wrapper=False), True))
+    if onednn:
+        variants.append(('torch.compile (freezing, C++ wrapper), oneDNN depthwise',
+                         lambda m: compile_model(m), False))
+    for name, make, kernel in variants:
         compiled = make(copy.deepcopy(deployed))
         t = time.perf_counter()
-        compiled(x)
+        with contextlib.nullcontext() if kernel else onednn_depthwise():
+            compiled(x)  # traces (and decides on the kernel) here
         paths.append(Path(f'{prefix}, {name}', partial(compiled, x),
                           compile_s=time.perf_counter() - t))
     for max_batch in sorted({1, max(16, x.shape[0])}):
@@ -273,11 +302,14 @@ def main_table(args, workdir, peak, results):
     training = Path('ours, training form, eager', eager(ours, x), model='litehrnet')
     deployed = to_deployed(ours)
     paths = [base, training, Path('ours, deploy form, eager', eager(deployed, x),
-                                  model='litehrnet')]
-    check_equal(base.fn, paths[-1].fn, 'deploy form vs MMPose')
+                                  model='litehrnet'),
+             Path('ours, deploy form, eager, oneDNN depthwise',
+                  without_kernel(eager(deployed, x)), model='litehrnet')]
+    for p in paths[2:]:
+        check_equal(base.fn, p.fn, p.name)
     if not args.quick:
-        paths += compiled_paths('ours', ours, x, workdir)
-        for p in paths[3:]:
+        paths += compiled_paths('ours', ours, x, workdir, onednn=True)
+        for p in paths[4:]:
             p.info['model'] = 'litehrnet'
             check_equal(base.fn, p.fn, p.name)
     paths += onnx_paths("MMPose's Lite-HRNet-18", reference, x, workdir, deploy=False,

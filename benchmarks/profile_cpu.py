@@ -3,8 +3,8 @@ path, next to RTMPose-t: what still separates them.
 
 - eager: torch.profiler's operator table (MMPose's model, and our deploy form);
 - compiled: torch.profiler over the compiled deploy form, with inductor's generated C++
-  kernels recorded (``cpp.enable_kernel_profile``), grouped into convolutions (oneDNN), matrix
-  products (MKL) and generated kernels;
+  kernels recorded (``cpp.enable_kernel_profile``), grouped into the depthwise kernel,
+  convolutions (oneDNN), matrix products (MKL) and generated kernels;
 - ONNX Runtime: its own profiler (``enable_profiling``), time per operator type, for our
   export, MMPose's and RTMPose-t's.
 
@@ -58,7 +58,9 @@ def torch_rows(fn, runs, group=None):
 
 def compiled_group(key):
     if key.startswith('mkldnn::_convolution'):
-        return 'oneDNN convolutions (depthwise and 3x3)'
+        return 'oneDNN convolutions (the stem\'s 3x3, the head\'s 1x1)'
+    if key.startswith('litehrnet_mm::'):
+        return 'depthwise 3x3 kernel (litehrnet_mm::depthwise3x3)'
     if key.startswith(('mkl::', 'aten::addmm', 'aten::mm', 'mkldnn::_linear')):
         return 'MKL matrix products (1x1 convolutions, SE, CRW)'
     if key.startswith('graph_'):
