@@ -36,6 +36,7 @@ setup(
         'ftfy',
         'regex',
     ],
-    extras_require={'tests': ['pytest', 'onnx', 'onnxruntime', 'onnxscript'],
+    extras_require={'tests': ['pytest', 'pytest-xdist', 'onnx', 'onnxruntime', 'onnxscript',
+                              'openvino'],
                     'deploy': ['onnx', 'onnxruntime', 'onnxscript']},
 )

@@ -30,269 +30,41 @@ Needs the benchmark extras: ``pip install -r requirements/benchmark.txt`` (OpenV
 matplotlib). Writes ``results.json`` and ``latency.png`` into ``--out`` and prints Markdown.
 """
 import argparse
-import contextlib
 import copy
 import json
 import os
 import os.path as osp
-import platform
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from functools import partial
-from typing import Callable, Dict, List, Optional
+from typing import List
 
-import numpy as np
 import torch
 
+from litehrnet_mm import benchmarking
+from litehrnet_mm.backends import export_onnx, runner
+from litehrnet_mm.benchmarking import (HRNET_W32, RTMPOSE, Path, check_equal, compiled_paths,
+                                       deployed_copy, eager, machine, matmul_gflops, median_ms,
+                                       mmpose_config, multiply_adds, onnx_paths, print_table,
+                                       time_paths)
+from litehrnet_mm.builder import build_model
+from litehrnet_mm.testing import mmpose_and_ours, randomize
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-OUR_POSE = osp.join(ROOT, 'configs', 'body_2d_keypoint', 'topdown_heatmap', 'coco',
-                    'td-hm_{arch}_8xb{batch}-210e_coco-{size}.py')
+CONFIGS = osp.join(ROOT, 'configs')
 OUR_SEG = osp.join(ROOT, 'configs', 'segmentation', 'cityscapes',
                    'fcn_litehrnet-18_8xb2-160k_cityscapes-512x1024.py')
-MMPOSE_POSE = 'body_2d_keypoint/topdown_heatmap/coco/td-hm_{arch}_8xb{batch}-210e_coco-{size}.py'
-HRNET_W32 = 'body_2d_keypoint/topdown_heatmap/coco/td-hm_hrnet-w32_8xb64-210e_coco-256x192.py'
-RTMPOSE = 'body_2d_keypoint/rtmpose/coco/rtmpose-{v}_8xb256-420e_aic-coco-256x192.py'
-POSE_MODELS = {  # name: (our arch, config name part, batch in the config name, input h, w)
-    'Lite-HRNet-18': ('litehrnet-18', 64, (256, 192)),
-    'Lite-HRNet-30': ('litehrnet-30', 64, (256, 192)),
-    'Naive Lite-HRNet-18': ('naive-litehrnet-18', 64, (256, 192)),
-    'Lite-HRNet-18 384x288': ('litehrnet-18', 32, (384, 288)),
-}
 
 SECTIONS = ['main', 'batch8', 'other', 'seg', 'training', 'memory']
 
 
-class Path:
-    """One way of running one model: a callable, its timings and what else is known."""
-
-    def __init__(self, name: str, fn: Callable[[], object], **info):
-        self.name, self.fn, self.info, self.medians = name, fn, info, []
-
-    @property
-    def ms(self) -> float:
-        return min(self.medians)
-
-
-def median_ms(fn: Callable[[], object], reps: int, warmup: int = 3) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(times)
-
-
-def time_paths(paths: List[Path], rounds: int, reps: int) -> None:
-    """Interleaved rounds: every path once per round, best median over rounds."""
-    for _ in range(rounds):
-        for p in paths:
-            p.medians.append(median_ms(p.fn, reps))
-
-
-def matmul_gflops(n: int = 2048, reps: int = 10) -> float:
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    return 2 * n**3 / (median_ms(lambda: a @ b, reps) * 1e-3) / 1e9
-
-
-def mmpose_config(name: str) -> str:
-    import mmpose
-    return osp.join(osp.dirname(mmpose.__file__), '.mim', 'configs', name)
-
-
-def build(config: str):
-    from litehrnet_mm.apis import build_model
+def build(config):
     return build_model(config)
 
 
-def randomized(model):
-    """Non-trivial weights (see tests/helpers.py), so that outputs can be compared."""
-    g = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if p.dim() > 1:
-                p.copy_(torch.randn(p.shape, generator=g) * (1.0 / p[0].numel())**0.5)
-            elif name.endswith('weight'):
-                p.copy_(torch.rand(p.shape, generator=g) * 0.5 + 0.5)
-            else:
-                p.copy_(torch.randn(p.shape, generator=g) * 0.1)
-        for m in model.modules():
-            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-                m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) + 0.5)
-    return model
-
-
-def multiply_adds(model, x) -> float:
-    """MMEngine's count (one multiply-add = 1, ops as executed)."""
-    from mmengine.analysis import FlopAnalyzer
-
-    from litehrnet_mm.apis import TensorModel
-    analyzer = FlopAnalyzer(TensorModel(model), (x, ))
-    analyzer.unsupported_ops_warnings(False)
-    analyzer.uncalled_modules_warnings(False)
-    return float(analyzer.total())
-
-
-@contextlib.contextmanager
-def onednn_depthwise():
-    """The deploy form without the hand-written depthwise kernel (``LITEHRNET_MM_KERNELS=0``):
-    oneDNN's convolutions, as before the kernel."""
-    from litehrnet_mm.deploy.kernels import ENV_SWITCH
-    previous = os.environ.get(ENV_SWITCH)
-    os.environ[ENV_SWITCH] = '0'
-    try:
-        yield
-    finally:
-        if previous is None:
-            del os.environ[ENV_SWITCH]
-        else:
-            os.environ[ENV_SWITCH] = previous
-
-
-def without_kernel(fn: Callable[[], object]) -> Callable[[], object]:
-    def run():
-        with onednn_depthwise():
-            return fn()
-    return run
-
-
-def eager(model, x) -> Callable[[], object]:
-    from litehrnet_mm.apis import TensorModel
-    wrapped = TensorModel(model).eval()
-
-    def run():
-        with torch.inference_mode():
-            return wrapped(x)
-    return run
-
-
-def onnx_paths(prefix: str, model, x, workdir: str, dynamic: bool = False,
-               deploy: bool = True, bf16: bool = False, export_for: str = 'onnxruntime',
-               runtimes=('onnxruntime', 'openvino'), free_axes: bool = False) -> List[Path]:
-    """Export ``model`` (a copy; ``export_for`` picks our graph's form) and run the file in
-    ``runtimes`` (OpenVINO compiled for the input's shape, as the runner does by default);
-    ``bf16`` adds OpenVINO with the bf16 precision hint, ``free_axes`` OpenVINO compiled
-    with the file's free axes."""
-    import onnx
-
-    from litehrnet_mm.deploy import export_onnx, runner
-    if dynamic:
-        prefix = f'{prefix}, dynamic-size export'
-    path = osp.join(workdir, f'{prefix}-{export_for}.onnx'.replace(' ', '_').replace(',', ''))
-    export_onnx(copy.deepcopy(model), path, x.shape[2], x.shape[3], dynamic=dynamic,
-                deploy=deploy, runtime=export_for)
-    graph = onnx.load(path).graph
-    info = dict(nodes=len(graph.node), convs=sum(n.op_type == 'Conv' for n in graph.node))
-    xn = x.numpy()
-    threads = torch.get_num_threads()
-    names = {'onnxruntime': 'ONNX Runtime', 'openvino': 'OpenVINO'}
-    paths = [Path(f'{prefix}, {names[r]}', _bind(runner(r, path, threads), xn), **info)
-             for r in runtimes]
-    if bf16:
-        run = runner('openvino', path, threads, precision='bf16')
-        reference = runner('openvino', path, threads)(xn)[0]
-        diff = float(np.abs(run(xn)[0] - reference).max())
-        paths.append(Path(f'{prefix}, OpenVINO bf16', _bind(run, xn), max_abs_diff=diff,
-                          max_abs_output=float(np.abs(reference).max()), **info))
-    if free_axes:
-        run = runner('openvino', path, threads, static_shapes=False)
-        paths.append(Path(f'{prefix}, OpenVINO, free axes', _bind(run, xn), **info))
-    return paths
-
-
-def _bind(run, x):
-    return lambda: run(x)
-
-
-def compiled_paths(prefix: str, model, x, workdir: str, plain: bool = True,
-                   dynamic_package: bool = True, onednn: bool = False) -> List[Path]:
-    """``torch.compile`` of the deploy form (and the plain user path; ``onednn``: without
-    the depthwise kernel), and AOTInductor packages for batch 1 and (``dynamic_package``)
-    batch 1-16 (build and load timed)."""
-    from litehrnet_mm.apis import TensorModel
-    from litehrnet_mm.deploy import PackagedModel, build_package, compile_model
-    from litehrnet_mm.deploy import to_deploy_model
-    deployed = TensorModel(to_deploy_model(copy.deepcopy(model))).eval()
-    paths = []
-    variants = [('torch.compile (freezing, C++ wrapper)', lambda m: compile_model(m), True)]
-    if plain:
-        variants.append(('switch_to_deploy + torch.compile (freezing)',
-                         lambda m: compile_model(m, cpp_wrapper=False), True))
-    if onednn:
-        variants.append(('torch.compile (freezing, C++ wrapper), oneDNN depthwise',
-                         lambda m: compile_model(m), False))
-    for name, make, kernel in variants:
-        compiled = make(copy.deepcopy(deployed))
-        t = time.perf_counter()
-        with contextlib.nullcontext() if kernel else onednn_depthwise():
-            compiled(x)  # traces (and decides on the kernel) here
-        paths.append(Path(f'{prefix}, {name}', partial(compiled, x),
-                          compile_s=time.perf_counter() - t))
-    for max_batch in sorted({1, max(16, x.shape[0])}):
-        if max_batch < x.shape[0] or (max_batch > 1 and not dynamic_package):
-            continue
-        path = osp.join(workdir, f'{prefix}_{max_batch}.pt2'.replace(' ', '_'))
-        t = time.perf_counter()
-        build_package(deployed, path, x.shape[2], x.shape[3], max_batch=max_batch)
-        build_s = time.perf_counter() - t
-        t = time.perf_counter()
-        package = PackagedModel(path)
-        load_s = time.perf_counter() - t
-        batches = 'batch 1' if max_batch == 1 else f'batch 1-{max_batch}'
-        paths.append(Path(f'{prefix}, AOTInductor package ({batches})', partial(package, x),
-                          compile_s=build_s, load_s=load_s))
-    return paths
-
-
 def pose_pair(name: str):
-    """MMPose's whole model of a variant (its own config; for naive-18, which MMPose ships no
-    config for, ours with MMPose's backbone) and ours, with the same weights."""
-    from mmengine.config import Config
-
-    from litehrnet_mm.models import arch_to_extra
-    arch, batch, (h, w) = POSE_MODELS[name]
-    size = f'{h}x{w}'
-    ours_config = OUR_POSE.format(arch=arch, batch=batch, size=size)
-    theirs = mmpose_config(MMPOSE_POSE.format(arch=arch, batch=batch, size=size))
-    if not osp.isfile(theirs):
-        cfg = Config.fromfile(ours_config)
-        variant = cfg.model.backbone.arch
-        cfg.model.backbone = dict(type='LiteHRNet', extra=arch_to_extra(variant))
-        theirs = cfg
-    reference = randomized(build(theirs))
-    ours = build(ours_config)
-    ours.load_state_dict(reference.state_dict(), strict=True)
-    return reference, ours.eval(), torch.randn(1, 3, h, w)
-
-
-def check_equal(a, b, what: str) -> float:
-    """Largest difference between two models' outputs relative to their scale."""
-    ya, yb = a(), b()
-    ya = ya if isinstance(ya, torch.Tensor) else torch.as_tensor(np.asarray(ya[0]))
-    yb = yb if isinstance(yb, torch.Tensor) else torch.as_tensor(np.asarray(yb[0]))
-    rel = float((ya - yb).abs().max() / ya.abs().max())
-    if rel > 1e-4:
-        raise AssertionError(f'{what}: outputs differ by {rel:.2e} of their scale')
-    return rel
-
-
-def print_table(title: str, paths: List[Path], base: Path, peak: float,
-                flops: Optional[Dict[str, float]] = None) -> None:
-    print(f'\n### {title}\n')
-    print('| path | ms | vs ' + base.name + ' | GFLOP/s | share of matmul peak | notes |')
-    print('| --- | --- | --- | --- | --- | --- |')
-    for p in paths:
-        f = (flops or {}).get(p.info.get('model', ''))
-        rate = f'{f / (p.ms * 1e-3) / 1e9:.1f}' if f else ''
-        share = f'{100 * f / (p.ms * 1e-3) / 1e9 / peak:.1f} %' if f else ''
-        notes = ', '.join(f'{k} {v:.1f}' if isinstance(v, float) else f'{k} {v}'
-                          for k, v in p.info.items() if k != 'model')
-        print(f'| {p.name} | {p.ms:.2f} | {base.ms / p.ms:.2f}x | {rate} | {share} | '
-              f'{notes} |', flush=True)
+    return benchmarking.pose_pair(name, CONFIGS)
 
 
 def main_table(args, workdir, peak, results):
@@ -304,7 +76,7 @@ def main_table(args, workdir, peak, results):
     paths = [base, training, Path('ours, deploy form, eager', eager(deployed, x),
                                   model='litehrnet'),
              Path('ours, deploy form, eager, oneDNN depthwise',
-                  without_kernel(eager(deployed, x)), model='litehrnet')]
+                  eager(deployed_copy(ours, kernel=False), x), model='litehrnet')]
     for p in paths[2:]:
         check_equal(base.fn, p.fn, p.name)
     if not args.quick:
@@ -347,8 +119,7 @@ def main_table(args, workdir, peak, results):
 
 
 def to_deployed(model):
-    from litehrnet_mm.deploy import to_deploy_model
-    return to_deploy_model(copy.deepcopy(model)).eval()
+    return deployed_copy(model)
 
 
 def batch8_table(args, workdir, peak, results, reference, ours):
@@ -357,15 +128,13 @@ def batch8_table(args, workdir, peak, results, reference, ours):
     paths = [base, Path('ours, deploy form, eager', eager(to_deployed(ours), x))]
     if not args.quick:
         paths += [p for p in compiled_paths('ours', ours, x, workdir, plain=False)]
-    from litehrnet_mm.deploy import runner
     for name, model, deploy in (("MMPose's Lite-HRNet-18", reference, False),
                                 ('ours', ours, True)):
         path = osp.join(workdir, f'{name}_b8.onnx'.replace(' ', '_').replace("'", ''))
-        from litehrnet_mm.deploy import export_onnx
         export_onnx(copy.deepcopy(model), path, 256, 192, deploy=deploy)
         paths.append(Path(f'{name}, ONNX Runtime',
-                          _bind(runner('onnxruntime', path, torch.get_num_threads()),
-                                x.numpy())))
+                          partial(runner('onnxruntime', path, torch.get_num_threads()),
+                                  x.numpy())))
     time_paths(paths, args.rounds, max(5, args.reps // 3))
     print_table('Lite-HRNet-18, 256x192, batch 8 (ms per batch)', paths, base, peak)
     results['batch8'] = [dict(name=p.name, ms=p.ms, **p.info) for p in paths]
@@ -389,7 +158,7 @@ def other_models_table(args, workdir, peak, results):
 
 
 def segmentation_table(args, workdir, peak, results):
-    seg = randomized(build(OUR_SEG))
+    seg = randomize(build(OUR_SEG))
     x = torch.randn(1, 3, 512, 1024)
     base = Path('ours, training form, eager', eager(seg, x))
     paths = [base, Path('ours, deploy form, eager', eager(to_deployed(seg), x))]
@@ -405,7 +174,6 @@ def segmentation_table(args, workdir, peak, results):
 
 
 def training_table(args, results):
-    from litehrnet_mm.apis import mmpose_and_ours
     archs = ['18'] if args.quick else ['18', '30', 'naive-18', 'wider-naive-18']
     x = torch.randn(8, 3, 256, 192)
     print('\n### Training step, backbone only, batch 8, 256x192 (ms)\n')
@@ -495,22 +263,6 @@ def plot(paths: List[Path], out: str) -> None:
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
-
-
-def machine(peak: float) -> dict:
-    from litehrnet_mm.deploy import cpu_features
-    import onnxruntime
-    try:
-        import openvino
-        ov = openvino.__version__
-    except ImportError:
-        ov = 'not installed'
-    info = dict(cpu=cpu_features()['model'], threads=torch.get_num_threads(),
-                torch=torch.__version__, onnxruntime=onnxruntime.__version__, openvino=ov,
-                python=platform.python_version(), matmul_gflops=peak,
-                isa=[f for f in cpu_features()['isa'] if f.startswith(('avx512', 'amx'))])
-    print('\n'.join(f'- {k}: {v}' for k, v in info.items()))
-    return info
 
 
 def main(argv=None):

@@ -8,7 +8,8 @@ distinct call on its own at ``--batch``, channels-last, ``torch.get_num_threads(
 ``--rounds`` interleaved rounds (median of ``--reps``, best median kept):
 
 - oneDNN: ``torch.ops.mkldnn._convolution_pointwise`` with the weight packed once (the
-  deploy form's call before the kernel); with the weighting, the broadcast multiply first;
+  deploy form's call without the kernel, ``litehrnet_mm.deploy.onednn``); with the
+  weighting, the broadcast multiply first;
 - the kernel: ``torch.ops.litehrnet_mm.depthwise3x3``, the weighting fused into it.
 
 The totals weight each call by how often one image makes it.
@@ -22,26 +23,31 @@ import sys
 
 import torch
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from benchmark_cpu import OUR_POSE, Path, build, randomized, time_paths  # noqa: E402
+from litehrnet_mm.benchmarking import Path, deployed_copy, time_paths
+from litehrnet_mm.builder import TensorModel, build_model
+from litehrnet_mm.deploy import onednn
+from litehrnet_mm.deploy.kernels import depthwise_kernel
+from litehrnet_mm.deploy.layers import FoldedConv, mul_upsampled
+from litehrnet_mm.testing import randomize
 
-CONFIG = OUR_POSE.format(arch='litehrnet-18', batch=64, size='256x192')
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIG = osp.join(ROOT, 'configs', 'body_2d_keypoint', 'topdown_heatmap', 'coco',
+                  'td-hm_litehrnet-18_8xb64-210e_coco-256x192.py')
 
 
 def collect_calls(model, x):
     """(channels, height, width, stride, factor or 0) of every depthwise 3x3 call, counted."""
-    from litehrnet_mm.deploy.layers import FoldedConv, mul_upsampled
     calls = collections.Counter()
     forward, weighted = FoldedConv.forward, FoldedConv.weighted
 
-    def record_forward(self, t):
+    def record_forward(self, t, target):
         if self.depthwise3x3:
             calls[(t.shape[1], t.shape[2], t.shape[3], self.stride, 0)] += 1
-        return forward(self, t)
+        return forward(self, t, target)
 
-    def record_weighted(self, t, scale, factor):
+    def record_weighted(self, t, scale, factor, target):
         calls[(t.shape[1], t.shape[2], t.shape[3], self.stride, factor)] += 1
-        return forward(self, mul_upsampled(t, scale, factor))  # not counted again
+        return forward(self, mul_upsampled(t, scale, factor, target), target)  # counted once
 
     FoldedConv.forward, FoldedConv.weighted = record_forward, record_weighted
     try:
@@ -53,7 +59,6 @@ def collect_calls(model, x):
 
 
 def call_paths(c, h, w, stride, factor, batch):
-    from litehrnet_mm.deploy.layers import mul_upsampled
     g = torch.Generator().manual_seed(c * h)
     cl = torch.channels_last
     x = torch.randn(batch, c, h, w, generator=g).contiguous(memory_format=cl)
@@ -63,19 +68,17 @@ def call_paths(c, h, w, stride, factor, batch):
     if factor:
         scale = torch.rand(batch, c, h // factor, w // factor, generator=g)
         scale = scale.contiguous(memory_format=cl)
-    packed = torch.ops.mkldnn._reorder_convolution_weight(weight, [1, 1], [stride] * 2, [1, 1], c,
-                                                          list(x.shape))
+    packed = onednn.pack_weight(weight, 1, stride, c, x.shape)
 
-    def onednn():
-        inp = mul_upsampled(x, scale, factor) if factor else x
-        return torch.ops.mkldnn._convolution_pointwise(inp, packed, bias, [1, 1], [stride] * 2,
-                                                       [1, 1], c, 'none', [], '')
+    def onednn_call():
+        inp = mul_upsampled(x, scale, factor, 'eager') if factor else x
+        return onednn.conv(inp, packed, bias, 1, stride, c)
 
     def kernel():
         return torch.ops.litehrnet_mm.depthwise3x3(x, taps, bias, stride, False, scale,
                                                    max(factor, 1))
-    diff = float((onednn() - kernel()).abs().max())
-    return Path('oneDNN', onednn), Path('kernel', kernel, diff=diff)
+    diff = float((onednn_call() - kernel()).abs().max())
+    return Path('oneDNN', onednn_call), Path('kernel', kernel, diff=diff)
 
 
 def main():
@@ -84,12 +87,9 @@ def main():
     parser.add_argument('--reps', type=int, default=200)
     parser.add_argument('--batch', type=int, default=1, help='batch of the timed calls')
     args = parser.parse_args()
-    from litehrnet_mm.apis import TensorModel
-    from litehrnet_mm.deploy import to_deploy_model
-    from litehrnet_mm.deploy.kernels import depthwise_kernel
     if not depthwise_kernel():
         sys.exit('the depthwise kernel is not available here (see the warning above)')
-    model = TensorModel(to_deploy_model(randomized(build(CONFIG)).eval())).eval()
+    model = TensorModel(deployed_copy(randomize(build_model(CONFIG)))).eval()
     calls = collect_calls(model, torch.randn(1, 3, 256, 192))
     rows = [(key, n, *call_paths(*key, args.batch)) for key, n in sorted(calls.items())]
     with torch.no_grad():
@@ -100,12 +100,12 @@ def main():
           '| kernel us | ratio | largest difference |')
     print('| --- | --- | --- | --- | --- | --- | --- | --- | --- |')
     total = [0.0, 0.0]
-    for (c, h, w, s, f), n, onednn, kernel in rows:
-        total[0] += n * onednn.ms
+    for (c, h, w, s, f), n, onednn_path, kernel in rows:
+        total[0] += n * onednn_path.ms
         total[1] += n * kernel.ms
         weighting = f'x{f} upsampled' if f > 1 else ('same size' if f else '')
-        print(f'| {c} | {h}x{w} | {s} | {weighting} | {n} | {onednn.ms * 1e3:.1f} | '
-              f'{kernel.ms * 1e3:.1f} | {onednn.ms / kernel.ms:.2f}x | '
+        print(f'| {c} | {h}x{w} | {s} | {weighting} | {n} | {onednn_path.ms * 1e3:.1f} | '
+              f'{kernel.ms * 1e3:.1f} | {onednn_path.ms / kernel.ms:.2f}x | '
               f'{kernel.info["diff"]:.1e} |')
     print(f'\nPer forward (batch {args.batch}): oneDNN {total[0]:.2f} ms, the kernel '
           f'{total[1]:.2f} ms ({total[0] / total[1]:.2f}x).')

@@ -38,10 +38,15 @@ import warnings
 import numpy as np
 import torch
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from benchmark_cpu import OUR_POSE, ROOT, Path, time_paths  # noqa: E402
+from litehrnet_mm.backends import (compile_model, export_onnx, openvino_core, openvino_model,
+                                   runner)
+from litehrnet_mm.benchmarking import Path, our_pose_config, time_paths
+from litehrnet_mm.builder import TensorModel, build_model
+from litehrnet_mm.deploy import deploy_target, to_deploy_model
+from litehrnet_mm.testing import randomize
 
-CONFIG = OUR_POSE.format(arch='litehrnet-18', batch=64, size='256x192')
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIG = our_pose_config(osp.join(ROOT, 'configs'), 'Lite-HRNet-18')
 SYNTHETIC = osp.join(ROOT, 'configs', 'body_2d_keypoint', 'topdown_heatmap', 'synthetic',
                      'td-hm_litehrnet-18_1xb16-30e_synthetic-coco-128x96.py')
 LIBRARIES = {'torchao': 'torchao', 'onnxruntime': 'onnxruntime', 'nncf': 'nncf'}
@@ -111,10 +116,8 @@ def torchao_paths(deployed, calibration, x, held_out):
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
     from torchao.quantization.pt2e.quantizer import x86_inductor_quantizer as xiq
 
-    from litehrnet_mm.deploy import compile_model
-    from litehrnet_mm.deploy.layers import graph_target
     batch = len(x)
-    with torch.no_grad(), graph_target('inductor'):
+    with torch.no_grad(), deploy_target(deployed, 'inductor'):
         exported = torch.export.export(deployed, (x, )).module()
         quantizer = xiq.X86InductorQuantizer()
         quantizer.set_global(xiq.get_default_x86_inductor_quantization_config())
@@ -135,8 +138,6 @@ def onnxruntime_paths(path, workdir, calibration, x, held_out):
     import onnx
     from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
                                           quantize_static)
-
-    from litehrnet_mm.deploy import runner
     name = onnx.load(path, load_external_data=False).graph.input[0].name
 
     class Reader(CalibrationDataReader):
@@ -168,8 +169,6 @@ def onnxruntime_paths(path, workdir, calibration, x, held_out):
 
 def nncf_paths(path, calibration, x, held_out):
     import nncf
-
-    from litehrnet_mm.deploy.runtimes import openvino_core, openvino_model
     threads = torch.get_num_threads()
     model = openvino_core().read_model(path)
     model.reshape([1, *x.shape[1:]])
@@ -227,12 +226,9 @@ def main(argv=None):
     if min(args.batch) < 1 or args.calibration < 1 or args.held_out < 1:
         sys.exit('--batch, --calibration and --held-out must be at least 1')
     warnings.filterwarnings('ignore')
-    from litehrnet_mm.apis import TensorModel, build_model
-    from litehrnet_mm.deploy import export_onnx, to_deploy_model
     model = build_model(CONFIG, args.checkpoint).eval()
     if args.checkpoint is None:
-        from benchmark_cpu import randomized
-        randomized(model)
+        randomize(model)
     data = crops(model, args.calibration + args.held_out)
     calibration, held_out = data[:args.calibration], data[args.calibration:]
     deployed = TensorModel(to_deploy_model(copy.deepcopy(model))).eval()

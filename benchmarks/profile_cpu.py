@@ -15,15 +15,16 @@ import collections
 import copy
 import json
 import os
-import sys
 import tempfile
 
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchmark_cpu import (RTMPOSE, build, eager, mmpose_config, pose_pair,  # noqa: E402
-                           to_deployed)
+from litehrnet_mm.backends import compile_model, export_onnx
+from litehrnet_mm.benchmarking import RTMPOSE, deployed_copy, eager, mmpose_config, pose_pair
+from litehrnet_mm.builder import TensorModel, build_model
+
+CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'configs')
 
 
 def print_rows(title, rows, runs, limit):
@@ -97,19 +98,16 @@ def main(argv=None):
     args = parser.parse_args(argv)
     import warnings
     warnings.filterwarnings('ignore')
-    reference, ours, x = pose_pair('Lite-HRNet-18')
+    reference, ours, x = pose_pair('Lite-HRNet-18', CONFIGS)
     if 'eager' in args.paths:
         print_rows("MMPose's Lite-HRNet-18, eager", torch_rows(eager(reference, x), args.runs),
                    args.runs, args.rows)
-        print_rows('ours, deploy form, eager', torch_rows(eager(to_deployed(ours), x),
+        print_rows('ours, deploy form, eager', torch_rows(eager(deployed_copy(ours), x),
                                                           args.runs), args.runs, args.rows)
     if 'compiled' in args.paths:
         import torch._inductor.config as inductor_config
-
-        from litehrnet_mm.apis import TensorModel
-        from litehrnet_mm.deploy import compile_model
         inductor_config.cpp.enable_kernel_profile = True
-        compiled = compile_model(TensorModel(to_deployed(ours)), cpp_wrapper=False)
+        compiled = compile_model(TensorModel(deployed_copy(ours)), cpp_wrapper=False)
 
         def run():
             with torch.no_grad():
@@ -118,8 +116,7 @@ def main(argv=None):
                    'the profiler sees each call)', torch_rows(run, args.runs, compiled_group),
                    args.runs, args.rows)
     if 'onnxruntime' in args.paths:
-        from litehrnet_mm.deploy import export_onnx
-        rtm = build(mmpose_config(RTMPOSE.format(v='t')))
+        rtm = build_model(mmpose_config(RTMPOSE.format(v='t')))
         with tempfile.TemporaryDirectory() as d:
             for title, model, deploy in (('ours', ours, True),
                                          ("MMPose's Lite-HRNet-18", reference, False),

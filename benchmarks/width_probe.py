@@ -18,32 +18,30 @@ multiply-adds.
 """
 import argparse
 import os.path as osp
-import sys
 import tempfile
 
 import torch
+from mmengine.config import Config
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from benchmark_cpu import (OUR_POSE, multiply_adds, onnx_paths, randomized,  # noqa: E402
-                           time_paths)
+from litehrnet_mm.benchmarking import multiply_adds, onnx_paths, our_pose_config, time_paths
+from litehrnet_mm.builder import build_model
+from litehrnet_mm.models import arch_to_extra
+from litehrnet_mm.testing import randomize
 
-CONFIG = OUR_POSE.format(arch='litehrnet-18', batch=64, size='256x192')
+CONFIG = our_pose_config(osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs'),
+                         'Lite-HRNet-18')
 PUBLISHED = 40
 
 
 def widened(first: int):
     """Lite-HRNet-18's pose model with branch widths ``first * (1, 2, 4, 8)``."""
-    from mmengine.config import Config
-
-    from litehrnet_mm.apis import build_model
-    from litehrnet_mm.models import arch_to_extra
     cfg = Config.fromfile(CONFIG)
     extra = arch_to_extra('18')
     widths = tuple(first * 2**i for i in range(4))
     extra['stages_spec']['num_channels'] = (widths[:2], widths[:3], widths[:4])
     cfg.model.backbone = dict(type='litehrnet_mm.LiteHRNet', extra=extra)
     cfg.model.head.in_channels = first
-    return randomized(build_model(cfg)).eval()
+    return randomize(build_model(cfg)).eval()
 
 
 def main(argv=None):

@@ -1,20 +1,9 @@
 """Our modules build from MMPose and MMSeg configs, and MMPose's own LiteHRNet is untouched."""
-import os.path as osp
-
 import torch
 from mmengine.config import Config
-from mmengine.registry import DefaultScope
 
 from litehrnet_mm.models import LiteHRNet, arch_to_extra
-from tests.helpers import assert_close, randomize
-
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-POSE_CONFIG = osp.join(ROOT, 'configs', 'body_2d_keypoint', 'topdown_heatmap', 'coco',
-                       'td-hm_litehrnet-18_8xb64-210e_coco-256x192.py')
-
-
-def _in_scope(scope):
-    return DefaultScope.overwrite_default_scope(scope)
+from litehrnet_mm.testing import assert_close, randomize
 
 
 def test_mmposes_litehrnet_is_untouched():
@@ -25,8 +14,7 @@ def test_mmposes_litehrnet_is_untouched():
     assert MMPoseLiteHRNet is not LiteHRNet
 
 
-def test_topdown_pose_estimator_from_config_dict():
-    from mmpose.registry import MODELS
+def test_topdown_pose_estimator_from_config_dict(build_part):
     codec = dict(type='MSRAHeatmap', input_size=(192, 256), heatmap_size=(48, 64), sigma=2)
     cfg = dict(
         type='TopdownPoseEstimator',
@@ -34,11 +22,10 @@ def test_topdown_pose_estimator_from_config_dict():
         backbone=dict(type='litehrnet_mm.LiteHRNet', arch='18'),
         head=dict(type='HeatmapHead', in_channels=40, out_channels=17, deconv_out_channels=None,
                   loss=dict(type='KeypointMSELoss', use_target_weight=True), decoder=codec))
-    with _in_scope('mmpose'):
-        model = randomize(MODELS.build(cfg)).eval()
-        # the same estimator with MMPose's own LiteHRNet, and the same weights
-        reference = MODELS.build(dict(cfg, backbone=dict(type='LiteHRNet',
-                                                         extra=arch_to_extra('18'))))
+    model = randomize(build_part(cfg, 'mmpose')).eval()
+    # the same estimator with MMPose's own LiteHRNet, and the same weights
+    reference = build_part(dict(cfg, backbone=dict(type='LiteHRNet', extra=arch_to_extra('18'))),
+                           'mmpose')
     reference.load_state_dict(model.state_dict())
     reference.eval()
     assert type(model.backbone) is LiteHRNet
@@ -49,8 +36,7 @@ def test_topdown_pose_estimator_from_config_dict():
         assert_close(heatmaps, reference(x, None, mode='tensor'))
 
 
-def test_encoder_decoder_from_config_dict():
-    from mmseg.registry import MODELS
+def test_encoder_decoder_from_config_dict(build_part):
     cfg = dict(
         type='EncoderDecoder',
         data_preprocessor=dict(type='SegDataPreProcessor', mean=[0, 0, 0], std=[1, 1, 1]),
@@ -64,17 +50,16 @@ def test_encoder_decoder_from_config_dict():
             loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
         train_cfg=dict(),
         test_cfg=dict(mode='whole'))
-    with _in_scope('mmseg'):
-        model = MODELS.build(cfg).eval()
+    model = build_part(cfg, 'mmseg').eval()
     assert type(model.backbone) is LiteHRNet
     with torch.no_grad():
         logits = model(torch.randn(1, 3, 64, 128), mode='tensor')
     assert logits.shape == (1, 19, 16, 32)
 
 
-def test_config_file_with_custom_imports_builds_with_mmpose_api():
+def test_config_file_with_custom_imports_builds_with_mmpose_api(configs):
     from mmpose.apis import init_model
-    cfg = Config.fromfile(POSE_CONFIG)
+    cfg = Config.fromfile(configs.coco)
     assert cfg.custom_imports['imports'] == ['litehrnet_mm']
     model = init_model(cfg, device='cpu')
     assert type(model.backbone) is LiteHRNet

@@ -14,7 +14,6 @@ from mmengine.logging.history_buffer import HistoryBuffer
 
 import litehrnet_mm  # noqa: F401  (allow-lists MMEngine's checkpoint classes)
 from litehrnet_mm.weights_only import allowed_globals, check_numpy_data
-from tests.helpers import toy_runner
 from tests.payloads import RunsCode, save
 
 ALLOWED = {
@@ -26,7 +25,7 @@ ALLOWED = {
 
 
 @pytest.fixture(scope='module')
-def saved(tmp_path_factory):
+def saved(tmp_path_factory, toy_runner):
     work_dir = tmp_path_factory.mktemp('toy')
     toy_runner(work_dir, 2).train()
     return work_dir, work_dir / 'iter_2.pth'
@@ -190,7 +189,7 @@ class StartIter(Hook):
         self.start = runner.iter
 
 
-def test_runner_resumes_from_its_checkpoint(saved, tmp_path):
+def test_runner_resumes_from_its_checkpoint(saved, tmp_path, toy_runner):
     work_dir, path = saved
     start = StartIter()
     runner = toy_runner(tmp_path, 4, resume=True, load_from=str(path), custom_hooks=[start])

@@ -8,7 +8,7 @@ The package takes (N, 3, H, W) float32 images, normalised as the model's data pr
 does, for N from 1 to ``--max-batch``, and returns what ``model(x, mode='tensor')`` returns.
 It records the input size, the config, the checkpoint's sha256 (of the file and of the
 weights), torch and the CPU it was built for (``litehrnet_mm.inference.artefacts``);
-``litehrnet_mm.deploy.PackagedModel`` refuses anything else. Without ``--checkpoint`` it
+``litehrnet_mm.backends.PackagedModel`` refuses anything else. Without ``--checkpoint`` it
 refuses to build unless ``--random-weights`` is given.
 """
 import argparse
@@ -18,15 +18,20 @@ import time
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    from litehrnet_mm.apis import (TensorModel, add_model_arguments, build_model,
-                                   config_from_arguments, record_of_arguments)
-    from litehrnet_mm.deploy import build_package, to_deploy_model
+    from litehrnet_mm.backends import build_package
+    from litehrnet_mm.builder import TensorModel, build_model
+    from litehrnet_mm.cli import (UsageError, add_model_arguments, config_from_arguments,
+                                  record_of_arguments)
+    from litehrnet_mm.deploy import to_deploy_model
     add_model_arguments(parser)
     parser.add_argument('--max-batch', type=int, default=64)
     args = parser.parse_args(argv)
     if args.max_batch < 1:
         sys.exit(f'--max-batch must be at least 1, got {args.max_batch}')
-    cfg = config_from_arguments(args)
+    try:
+        cfg = config_from_arguments(args)
+    except UsageError as e:
+        sys.exit(str(e))
     h, w = args.shape
     model = build_model(cfg, args.checkpoint)
     meta = record_of_arguments(args, model, 'compiled', h, w, max_batch=args.max_batch)

@@ -45,7 +45,7 @@ def main(argv=None):
     from mmpose.apis import inference_topdown
     from mmpose.registry import VISUALIZERS
 
-    from litehrnet_mm.apis import build_model
+    from litehrnet_mm.builder import build_model
     if not osp.isfile(args.config):
         sys.exit(f'config not found: {args.config}')
     model = build_model(args.config, args.checkpoint, device=args.device)  # strict

@@ -19,7 +19,7 @@ def get_flops(config, shape):
     from mmengine.model import revert_sync_batchnorm
     from mmseg.structures import SegDataSample
 
-    from litehrnet_mm.apis import build_model
+    from litehrnet_mm.builder import build_model
     model = revert_sync_batchnorm(build_model(config))
     if hasattr(model, 'auxiliary_head'):
         model.auxiliary_head = None
@@ -38,7 +38,7 @@ def main(argv=None):
     parser.add_argument('config')
     parser.add_argument('--shape', type=int, nargs=2, default=[512, 1024], metavar=('H', 'W'))
     args = parser.parse_args(argv)
-    from litehrnet_mm.apis import MIN_INPUT_SIZE
+    from litehrnet_mm.models.backbones.arch import MIN_INPUT_SIZE
     if min(args.shape) < MIN_INPUT_SIZE:
         raise SystemExit(f'--shape {args.shape}: Lite-HRNet needs at least '
                          f'{MIN_INPUT_SIZE}x{MIN_INPUT_SIZE}')

@@ -282,7 +282,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     # everything is checked before the model is built
-    from litehrnet_mm.apis import build_model, config_task, load_config
+    from litehrnet_mm.builder import build_model, config_task, load_config
     try:
         cfg = load_config(args.config)
         task = config_task(cfg)
@@ -316,14 +316,14 @@ def main(argv=None):
     if task == 'mmseg':
         os.makedirs(osp.join(args.out_dir, 'pred'), exist_ok=True)
     model = build_model(cfg, args.checkpoint)
-    runner = PoseTask(model, args, boxes) if task == 'mmpose' else SegTask(model, args)
+    job = PoseTask(model, args, boxes) if task == 'mmpose' else SegTask(model, args)
 
     _, first = next(iter(inputs))
     start = time.perf_counter()
-    runner.warm_up(first)
+    job.warm_up(first)
     warm_up = time.perf_counter() - start
-    runtime = getattr(model, 'runtime', None)
-    for entry in (runtime.log if runtime else []):
+    backend_runner = getattr(model, 'backend_runner', None)
+    for entry in (backend_runner.log if backend_runner else []):
         how = 'built' if entry['built'] else 'loaded'
         what = entry['artefact'] or 'deploy form (in memory)'
         print(f'{args.backend}: {how} {what} in {entry["seconds"]:.1f} s')
@@ -338,13 +338,13 @@ def main(argv=None):
             name, img = next(items)  # reading counts
         except StopIteration:
             break
-        result = runner.infer(name, img)
+        result = job.infer(name, img)
         if result is not None:  # None: an image the boxes file gives no person in
             seconds += time.perf_counter() - tick
             count += 1
-        runner.record(name, result)
+        job.record(name, result)
         if not args.no_vis:
-            drawn = runner.draw(img, result) if result is not None else img
+            drawn = job.draw(img, result) if result is not None else img
             if inputs.video:
                 if writer is None:
                     import cv2
@@ -363,7 +363,7 @@ def main(argv=None):
     if writer is not None:
         writer.release()
     print()
-    written = runner.finish(args.out_dir)
+    written = job.finish(args.out_dir)
     rate = count / seconds if seconds else float('nan')
     print(f'{count} {"frames" if inputs.video else "images"} in {seconds:.2f} s: '
           f'{rate:.1f} images/s with backend {args.backend} (reading, preprocessing, model, '

@@ -39,7 +39,7 @@ def conv_macs_once(model, inputs):
 def measure(config_path):
     from mmengine.analysis import get_model_complexity_info
 
-    from litehrnet_mm.apis import TensorModel, build_model, load_config
+    from litehrnet_mm.builder import TensorModel, build_model, load_config
     cfg = load_config(config_path)
     model = build_model(cfg)
     w, h = cfg.codec.input_size

@@ -20,7 +20,7 @@ import os.path as osp
 import sys
 import time
 
-from litehrnet_mm.apis import check_cfg_options, checkpoint_of_run, derived_config, run_mim
+from litehrnet_mm.mim import check_cfg_options, checkpoint_of_run, derived_config, run_mim
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join('configs', 'body_2d_keypoint', 'topdown_heatmap', 'synthetic',

@@ -18,7 +18,7 @@ import re
 import sys
 import time
 
-from litehrnet_mm.apis import check_cfg_options, checkpoint_of_run, derived_config, run_mim
+from litehrnet_mm.mim import check_cfg_options, checkpoint_of_run, derived_config, run_mim
 
 DEFAULT_CONFIG = osp.join('configs', 'segmentation', 'synthetic',
                           'fcn_litehrnet-18-nohead_1xb4-400_synthetic-cityscapes-256x512.py')

@@ -9,9 +9,10 @@ and registered as a PyTorch operator with a fake (shape) implementation, so that
 ``torch.compile`` and AOTInductor call it like any other op.
 
 Where it cannot be built, the deploy form warns once and keeps oneDNN's convolution (same
-outputs, slower). ``LITEHRNET_MM_KERNELS=0`` turns the kernel off without trying. Eager
-inference reads the switch on every call; ``torch.compile`` and AOTInductor read it once,
-when they trace the model, and the compiled graph or package keeps what it was built with.
+outputs, slower). ``LITEHRNET_MM_KERNELS=0`` turns the kernel off without trying. The switch
+is read once, when a deploy form is made (:func:`litehrnet_mm.deploy.to_deploy`): each
+depthwise layer keeps what it was made with, and so do the compiled graphs and packages
+traced from it.
 """
 import functools
 import logging
@@ -101,10 +102,15 @@ def _load() -> Optional[str]:
 
 
 @torch.compiler.assume_constant_result
+def built() -> bool:
+    """Whether ``torch.ops.litehrnet_mm.depthwise3x3`` is registered in this process (built
+    and loaded on the first call; False, with one warning, where it cannot be built)."""
+    return _load() is None
+
+
 def depthwise_kernel() -> bool:
-    """Whether ``torch.ops.litehrnet_mm.depthwise3x3`` is there to use (built and loaded on
-    the first call; False where it is switched off or cannot be built)."""
-    return kernels_enabled() and _load() is None
+    """Whether the kernel is switched on (:data:`ENV_SWITCH`) and built here."""
+    return kernels_enabled() and built()
 
 
 def unavailable_reason() -> Optional[str]:

@@ -1,99 +1,42 @@
-"""The layers of the deploy form, each with exact implementations for three runtimes.
+"""The layers of the deploy form, each with exact implementations for its targets.
 
 Batch-1 inference on these small maps costs more in per-operation overhead and data movement
-than in arithmetic, and what is cheap differs between runtimes:
+than in arithmetic, and what is cheap differs between runtimes. Every layer takes the target
+it computes for as an argument (:mod:`.target`), chosen once per forward by the backbone:
 
-- ``'eager'`` (eager inference): tensors are channels-last (channels innermost), and each
-  layer takes the cheapest call. A 1x1 convolution is one MKL matrix product over the pixels
-  (``addmm``, which also adds in place), a depthwise 3x3 convolution is the project's kernel
-  (:mod:`.kernels`; with the multiply by an upsampled weighting before it fused in), other
-  convolutions are oneDNN convolutions with the weights packed once and the activation fused
-  (``torch.ops.mkldnn._convolution_pointwise``, the op that inductor's freezing emits),
-  nearest upsampling followed by an add or a multiply is one broadcast op on a strided view,
-  without the upsampled tensor, and the channel shuffle writes channel pairs.
+- ``'eager'`` (eager inference on the CPU): tensors are channels-last (channels innermost),
+  and each layer takes the cheapest call. A 1x1 convolution is one MKL matrix product over the
+  pixels (``addmm``, which also adds in place), a depthwise 3x3 convolution is the project's
+  kernel (:mod:`.kernels`; with the multiply by an upsampled weighting before it fused in),
+  other convolutions are oneDNN convolutions with the weights packed once and the activation
+  fused (:mod:`.onednn`), nearest upsampling followed by an add or a multiply is one broadcast
+  op on a strided view, without the upsampled tensor, and the channel shuffle writes channel
+  pairs.
 - ``'inductor'`` (``torch.compile``, AOTInductor): the same channels-last formulation with
   public ops (``F.conv2d``, ``addmm``), which inductor packs and fuses itself, and the
   depthwise kernel, which the compiled code calls as an operator.
-- ``'onnx'`` (the ONNX exporters, and calls on contiguous tensors): convolutions and
+- ``'onnx'`` and ``'openvino'`` (exports, and any device or dtype): convolutions and
   ``Resize`` on NCHW tensors; ONNX Runtime runs a 6-D broadcast far slower than ``Resize``,
-  and would transpose around every convolution of a channels-last graph.
-
-:func:`implementation` picks one per call, from the layout of the input and from what traces
-it; :func:`graph_target` overrides the choice while tracing.
+  and would transpose around every convolution of a channels-last graph. The two differ only
+  in the form of the channel shuffle (:func:`interleave`).
 """
-import contextlib
-from typing import Iterator, Optional, Sequence
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .kernels import depthwise_kernel
+from ..models.blocks.channel_shuffle import channel_shuffle, shuffle_concat
+from ..models.blocks.resample import upsample_to
+from ..deprecation import moved_names
+from . import kernels, onednn
+from .target import CHANNELS_LAST, PORTABLE
 
 _ACTS = (None, 'relu', 'sigmoid')
-GRAPH_TARGETS = ('inductor', 'onnx', 'openvino')
-_graph_target: Optional[str] = None
-
-
-@contextlib.contextmanager
-def graph_target(target: str) -> Iterator[None]:
-    """Trace the deploy form for ``target`` inside the block: ``'inductor'``, ``'onnx'`` (for
-    ONNX Runtime) or ``'openvino'`` (the ONNX form with the channel shuffle written as
-    reshape-transpose-reshape, the pattern OpenVINO fuses; ONNX Runtime runs the one-copy
-    ``stack`` form faster).
-
-    Without it, ``torch.export`` and the TorchScript tracer (the ONNX exporters) get the
-    ``'onnx'`` form and ``torch.compile`` the ``'inductor'`` form; AOTInductor, which traces
-    with ``torch.export``, needs ``graph_target('inductor')``.
-    """
-    global _graph_target
-    if target not in GRAPH_TARGETS:
-        raise ValueError(f'graph target must be one of {GRAPH_TARGETS}, got {target!r}')
-    previous, _graph_target = _graph_target, target
-    try:
-        yield
-    finally:
-        _graph_target = previous
-
-
-def _traced_target() -> Optional[str]:
-    """The graph target of the trace in progress, None in eager mode."""
-    if torch.jit.is_tracing():
-        return 'onnx'
-    if not torch.compiler.is_compiling():
-        return None
-    return _graph_target or ('onnx' if torch.compiler.is_exporting() else 'inductor')
-
-
-def channels_last_forms() -> bool:
-    """Whether the deploy form runs on channels-last tensors here: eager inference with
-    oneDNN, or a trace for inductor. (The backbone converts its input accordingly.)"""
-    target = _traced_target()
-    if target is None:
-        return torch.backends.mkldnn.is_available()
-    return target == 'inductor'
-
-
-def channels_innermost(x: torch.Tensor) -> bool:
-    """A 4-D float32 CPU tensor whose channels are innermost (channels-last, or a channel
-    slice of such a tensor)."""
-    return (x.dim() == 4 and x.stride(1) == 1 and x.device.type == 'cpu'
-            and x.dtype == torch.float32)
-
-
-def implementation(x: torch.Tensor) -> str:
-    """``'eager'``, ``'inductor'`` or ``'onnx'``: how a deploy layer computes on ``x``."""
-    target = _traced_target()
-    if target in ('onnx', 'openvino') or not channels_innermost(x):
-        return 'onnx'
-    if target is None:
-        return 'eager' if torch.backends.mkldnn.is_available() else 'onnx'
-    return 'inductor'
-
-
-def channels_last(x: torch.Tensor) -> bool:
-    """Whether ``x`` takes a channels-last form (``'eager'`` or ``'inductor'``)."""
-    return implementation(x) != 'onnx'
+__getattr__ = moved_names(__name__, {
+    'graph_target': 'litehrnet_mm.deploy.backbone',
+    'upsample_nearest': 'litehrnet_mm.models.blocks.resample:upsample_to',
+})
 
 
 def pixels(x: torch.Tensor) -> torch.Tensor:
@@ -107,7 +50,8 @@ def from_pixels(m: torch.Tensor, like: torch.Tensor, channels: int) -> torch.Ten
     return m.view(n, h, w, channels).permute(0, 3, 1, 2)
 
 
-def _activate(y: torch.Tensor, act: Optional[str], inplace: bool = False) -> torch.Tensor:
+def activate(y: torch.Tensor, act: Optional[str], inplace: bool = False) -> torch.Tensor:
+    """``act`` (None, ``'relu'`` or ``'sigmoid'``) of ``y``, in place with ``inplace``."""
     if act == 'relu':
         return y.relu_() if inplace else torch.relu(y)
     if act == 'sigmoid':
@@ -122,16 +66,26 @@ class FoldedConv(nn.Module):
         weight, bias (Tensor): Of the folded convolution.
         stride, padding, groups (int): As ``nn.Conv2d``.
         act (str, optional): None, ``'relu'`` or ``'sigmoid'``.
+        kernel (bool): Run a depthwise 3x3 convolution in the hand-written kernel in the
+            channels-last targets (:mod:`.kernels`; oneDNN or inductor where it cannot be
+            built). Read from ``LITEHRNET_MM_KERNELS`` when the deploy form is made.
     """
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor, stride: int = 1,
-                 padding: int = 0, groups: int = 1, act: Optional[str] = None):
+                 padding: int = 0, groups: int = 1, act: Optional[str] = None,
+                 kernel: bool = False):
         super().__init__()
         if act not in _ACTS:
             raise ValueError(f'act must be one of {_ACTS}, got {act!r}')
         self.weight = nn.Parameter(weight.detach().clone(), requires_grad=False)
         self.bias = nn.Parameter(bias.detach().clone(), requires_grad=False)
         self.stride, self.padding, self.groups, self.act = stride, padding, groups, act
+        o, i, kh, kw = self.weight.shape
+        # what the layer is: fixed by its shape and settings (a load keeps the shape)
+        self._pointwise = (kh, kw) == (1, 1) and stride == 1 and groups == 1
+        self._depthwise3x3 = ((kh, kw) == (3, 3) and i == 1 and groups == o and padding == 1
+                              and stride in (1, 2) and act in (None, 'relu'))
+        self.kernel = bool(kernel) and self._depthwise3x3
         self._packed: Optional[torch.Tensor] = None  # oneDNN layout, made on first use
         self._taps_cache: Optional[torch.Tensor] = None  # depthwise kernel's, on first use
         self._derived_from: Optional[tuple] = None  # the weight's version they were made from
@@ -139,15 +93,13 @@ class FoldedConv(nn.Module):
     @property
     def pointwise(self) -> bool:
         """A 1x1 stride-1 convolution: a matrix product over the pixels."""
-        return self.weight.shape[-2:] == (1, 1) and self.stride == 1 and self.groups == 1
+        return self._pointwise
 
     @property
     def depthwise3x3(self) -> bool:
         """A depthwise 3x3 convolution that :mod:`.kernels`' kernel computes (padding 1,
         stride 1 or 2, no activation or ReLU)."""
-        o, i, kh, kw = self.weight.shape
-        return ((kh, kw) == (3, 3) and i == 1 and self.groups == o and self.padding == 1
-                and self.stride in (1, 2) and self.act in (None, 'relu'))
+        return self._depthwise3x3
 
     @property
     def out_channels(self) -> int:
@@ -156,7 +108,8 @@ class FoldedConv(nn.Module):
     def extra_repr(self) -> str:
         o, i, kh, kw = self.weight.shape
         return (f'{i * self.groups}, {o}, kernel_size=({kh}, {kw}), stride={self.stride}, '
-                f'padding={self.padding}, groups={self.groups}, act={self.act}')
+                f'padding={self.padding}, groups={self.groups}, act={self.act}, '
+                f'kernel={self.kernel}')
 
     def _matrix(self) -> torch.Tensor:
         return self.weight[:, :, 0, 0].t()  # (C_in, C_out), a view
@@ -172,58 +125,76 @@ class FoldedConv(nn.Module):
     def _onednn_weight(self, x: torch.Tensor) -> torch.Tensor:
         self._drop_stale()
         if self._packed is None:
-            self._packed = torch.ops.mkldnn._reorder_convolution_weight(
-                self.weight.detach(), [self.padding] * 2, [self.stride] * 2, [1, 1],
-                self.groups, list(x.shape))
+            self._packed = onednn.pack_weight(self.weight, self.padding, self.stride,
+                                              self.groups, x.shape)
         return self._packed
 
-    def _taps(self, cache: bool) -> torch.Tensor:
-        """The depthwise weights as a contiguous (9, C) matrix, tap by tap."""
-        if not cache:  # traced: a constant that freezing folds
+    def _taps(self, target: str) -> torch.Tensor:
+        """The depthwise weights as a contiguous (9, C) matrix, tap by tap (kept in eager
+        inference; traced, a constant that freezing folds)."""
+        if target != 'eager':
             return self.weight.detach().reshape(self.out_channels, 9).t().contiguous()
         self._drop_stale()
         if self._taps_cache is None:
-            self._taps_cache = self._taps(False)
+            self._taps_cache = self._taps(PORTABLE)
         return self._taps_cache
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        kind = implementation(x)
-        if kind != 'onnx' and self.pointwise:
-            y = torch.addmm(self.bias, pixels(x), self._matrix())
-            return _activate(from_pixels(y, x, self.out_channels), self.act, inplace=True)
-        if kind != 'onnx' and self.depthwise3x3 and depthwise_kernel():
-            return torch.ops.litehrnet_mm.depthwise3x3(
-                x, self._taps(cache=kind == 'eager'), self.bias, self.stride, self.act == 'relu')
-        if kind == 'eager':
-            return torch.ops.mkldnn._convolution_pointwise(
-                x, self._onednn_weight(x), self.bias, [self.padding] * 2, [self.stride] * 2,
-                [1, 1], self.groups, self.act or 'none', [], '')
-        y = F.conv2d(x, self.weight, self.bias, self.stride, self.padding, 1, self.groups)
-        return _activate(y, self.act)
+    def _use_kernel(self, target: str) -> bool:
+        return self.kernel and target in CHANNELS_LAST and kernels.built()
 
-    def weighted(self, x: torch.Tensor, scale: torch.Tensor, factor: int) -> torch.Tensor:
-        """``self(mul_upsampled(x, scale, factor))``: in the channels-last forms, a depthwise
-        3x3 convolution weights its input rows as it reads them (one kernel call)."""
-        kind = implementation(x)
-        if (kind != 'onnx' and self.depthwise3x3 and _exact_multiple(x, scale, factor)
-                and channels_innermost(scale) and depthwise_kernel()):
-            return torch.ops.litehrnet_mm.depthwise3x3(
-                x, self._taps(cache=kind == 'eager'), self.bias, self.stride,
-                self.act == 'relu', scale, factor)
-        return self(mul_upsampled(x, scale, factor))
+    def _depthwise_kernel(self, x: torch.Tensor, target: str, bias: torch.Tensor,
+                          relu: bool, scale: Optional[torch.Tensor] = None,
+                          factor: int = 1) -> torch.Tensor:
+        args = (scale, factor) if scale is not None else ()
+        return torch.ops.litehrnet_mm.depthwise3x3(x, self._taps(target), bias, self.stride,
+                                                   relu, *args)
 
-    def accumulate_(self, acc: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """``acc += conv(x)`` in place, without the bias and the activation (channels-last
-        forms; a 1x1 convolution adds its matrix product straight into ``acc``)."""
-        if self.pointwise:
+    def _conv(self, x: torch.Tensor, target: str, bias: Optional[torch.Tensor],
+              act: Optional[str]) -> torch.Tensor:
+        if target in CHANNELS_LAST:
+            if self._pointwise:
+                m = torch.addmm(bias, pixels(x), self._matrix())
+                return activate(from_pixels(m, x, self.out_channels), act, inplace=True)
+            if self._use_kernel(target) and act in (None, 'relu') and bias is not None:
+                return self._depthwise_kernel(x, target, bias, act == 'relu')
+            if target == 'eager':
+                return onednn.conv(x, self._onednn_weight(x), bias, self.padding, self.stride,
+                                   self.groups, act)
+        y = F.conv2d(x, self.weight, bias, self.stride, self.padding, 1, self.groups)
+        return activate(y, act)
+
+    def forward(self, x: torch.Tensor, target: str = PORTABLE) -> torch.Tensor:
+        """The convolution for ``target``: channels-last tensors for the channels-last
+        targets (as the backbone gives them), any tensor for the portable ones."""
+        return self._conv(x, target, self.bias, self.act)
+
+    def _require_pointwise(self, what: str) -> None:
+        if not self._pointwise:
+            raise TypeError(f'{what} is for 1x1 convolutions, this is {self.extra_repr()}')
+
+    def linear(self, x: torch.Tensor, target: str, bias: torch.Tensor) -> torch.Tensor:
+        """A 1x1 convolution with ``bias`` instead of its own, without the activation."""
+        self._require_pointwise('linear')
+        return self._conv(x, target, bias, None)
+
+    def weighted(self, x: torch.Tensor, scale: torch.Tensor, factor: int,
+                 target: str = PORTABLE) -> torch.Tensor:
+        """``self(mul_upsampled(x, scale, factor))``: with the kernel, a depthwise 3x3
+        convolution weights its input rows as it reads them (one call)."""
+        if self._use_kernel(target) and _exact_multiple(x, scale, factor):
+            return self._depthwise_kernel(x, target, self.bias, self.act == 'relu', scale,
+                                          factor)
+        return self(mul_upsampled(x, scale, factor, target), target)
+
+    def accumulate(self, acc: torch.Tensor, x: torch.Tensor, target: str) -> torch.Tensor:
+        """``acc + conv(x)`` of a 1x1 convolution, without its bias and activation; in the
+        channels-last targets into ``acc`` in place (the matrix product adds straight into
+        it)."""
+        self._require_pointwise('accumulate')
+        if target in CHANNELS_LAST:
             pixels(acc).addmm_(pixels(x), self._matrix())
             return acc
-        if implementation(x) == 'eager':
-            return torch.ops.mkldnn._convolution_pointwise_.binary(
-                acc, x, self._onednn_weight(x), None, [self.padding] * 2, [self.stride] * 2,
-                [1, 1], self.groups, 'add', 1.0, None, [], None)
-        return acc.add_(F.conv2d(x, self.weight, None, self.stride, self.padding, 1,
-                                 self.groups))
+        return acc + F.conv2d(x, self.weight)
 
     def _apply(self, fn, recurse=True):
         self._packed = self._taps_cache = None  # moved or converted: derive them again
@@ -233,15 +204,6 @@ class FoldedConv(nn.Module):
         # copies and pickles leave the oneDNN-packed weight out (an opaque tensor, which
         # neither copies nor pickles), and the kernel's taps; both are made again on first use
         return {**super().__getstate__(), '_packed': None, '_taps_cache': None}
-
-
-def upsample_nearest(x: torch.Tensor, size: Sequence[int], factor: int) -> torch.Tensor:
-    """Nearest upsampling by ``factor`` onto ``size`` (exact target size for any input)."""
-    if factor == 1 and tuple(x.shape[-2:]) == tuple(size):
-        return x
-    if x.shape[-2] * factor == size[0] and x.shape[-1] * factor == size[1]:
-        return F.interpolate(x, scale_factor=factor, mode='nearest')
-    return F.interpolate(x, size=tuple(size), mode='nearest')
 
 
 def _exact_multiple(x: torch.Tensor, t: torch.Tensor, factor: int) -> bool:
@@ -259,39 +221,46 @@ def _blocks(x: torch.Tensor, factor: int) -> torch.Tensor:
     return x.permute(0, 2, 3, 1).view(n, hh // factor, factor, ww // factor, factor, c)
 
 
-def add_upsampled(x: torch.Tensor, t: torch.Tensor, factor: int,
+def _broadcast(x: torch.Tensor, t: torch.Tensor, factor: int, op) -> torch.Tensor:
+    """``op(x, upsample(t))`` as one broadcast over ``factor`` x ``factor`` blocks, in a new
+    channels-last tensor."""
+    n, c, hh, ww = x.shape
+    y = op(x.permute(0, 2, 3, 1).reshape(n, hh // factor, factor, ww // factor, factor, c),
+           _cells(t))
+    return y.view(n, hh, ww, c).permute(0, 3, 1, 2)
+
+
+def add_upsampled(x: torch.Tensor, t: torch.Tensor, factor: int, target: str = PORTABLE,
                   inplace: bool = False) -> torch.Tensor:
-    """``x + upsample_nearest(t)`` (into ``x`` with ``inplace``); the channels-last forms
-    broadcast over blocks instead of materialising the upsampled tensor."""
-    if factor > 1 and channels_last(x) and _exact_multiple(x, t, factor):
+    """``x + upsample(t)`` (nearest, ``factor`` times; into ``x`` with ``inplace``); the
+    channels-last targets broadcast over blocks instead of materialising the upsampled
+    tensor."""
+    if factor > 1 and target in CHANNELS_LAST and _exact_multiple(x, t, factor):
         if inplace:
             _blocks(x, factor).add_(_cells(t))
             return x
-        n, c, hh, ww = x.shape
-        y = x.permute(0, 2, 3, 1).reshape(n, hh // factor, factor, ww // factor, factor,
-                                          c) + _cells(t)
-        return y.view(n, hh, ww, c).permute(0, 3, 1, 2)
-    t = upsample_nearest(t, x.shape[-2:], factor)
+        return _broadcast(x, t, factor, torch.add)
+    t = upsample_to(t, x.shape[-2:], factor)
     return x.add_(t) if inplace else x + t
 
 
-def mul_upsampled(x: torch.Tensor, t: torch.Tensor, factor: int) -> torch.Tensor:
-    """``x * upsample_nearest(t)``, broadcast over blocks in the channels-last forms."""
-    if factor > 1 and channels_last(x) and _exact_multiple(x, t, factor):
-        n, c, hh, ww = x.shape
-        y = x.permute(0, 2, 3, 1).reshape(n, hh // factor, factor, ww // factor, factor,
-                                          c) * _cells(t)
-        return y.view(n, hh, ww, c).permute(0, 3, 1, 2)
-    return x * upsample_nearest(t, x.shape[-2:], factor)
+def mul_upsampled(x: torch.Tensor, t: torch.Tensor, factor: int,
+                  target: str = PORTABLE) -> torch.Tensor:
+    """``x * upsample(t)`` (nearest), broadcast over blocks in the channels-last targets."""
+    if factor > 1 and target in CHANNELS_LAST and _exact_multiple(x, t, factor):
+        return _broadcast(x, t, factor, torch.mul)
+    return x * upsample_to(t, x.shape[-2:], factor)
 
 
-def interleave(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``channel_shuffle(cat([a, b], 1), 2)`` for halves of equal width, in one copy."""
-    if channels_last(a):
+def interleave(a: torch.Tensor, b: torch.Tensor, target: str = PORTABLE) -> torch.Tensor:
+    """``channel_shuffle(cat([a, b], 1), 2)``, in the form ``target`` runs fastest: channel
+    pairs written in one copy (channels-last targets), reshape-transpose-reshape, the pattern
+    OpenVINO fuses (``'openvino'``), else the one-copy ``stack`` of
+    :func:`~litehrnet_mm.models.blocks.shuffle_concat`, which ONNX Runtime runs faster."""
+    if target in CHANNELS_LAST and a.shape[1] == b.shape[1]:
         n, c, h, w = a.shape
         y = torch.stack([a.permute(0, 2, 3, 1), b.permute(0, 2, 3, 1)], dim=-1)
         return y.view(n, h, w, 2 * c).permute(0, 3, 1, 2)
-    if _traced_target() == 'openvino':
-        from ..models.blocks import channel_shuffle
+    if target == 'openvino':
         return channel_shuffle(torch.cat([a, b], 1), 2)
-    return torch.stack([a, b], 2).flatten(1, 2)
+    return shuffle_concat(a, b)

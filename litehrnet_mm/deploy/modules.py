@@ -17,11 +17,12 @@ counterpart computes in eval mode, reformulated for fewer and cheaper operations
   from the lowest resolution one x2 step at a time, and in the channels-last forms each
   output accumulates in place, its last 1x1 convolutions adding into it directly.
 
-Each layer has an eager, an inductor and an ONNX implementation (see ``layers.py``); the
-backbone feeds its deploy form channels-last tensors for the first two.
-Outputs equal the training form's within float rounding (summation order).
+Every ``forward`` takes the target it computes for (``layers.py``) and passes it down; the
+backbone chooses it once per forward (``backbone.py``) and feeds the channels-last targets
+channels-last tensors. Outputs equal the training form's within float rounding (summation
+order).
 """
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import torch
 from mmcv.cnn import ConvModule
@@ -29,17 +30,20 @@ from torch import nn
 
 from ..models.blocks import (ConditionalChannelWeighting, FuseLayers, IterativeHead,
                              LiteHRModule, ParallelBranches, SeparableConvNorm, ShuffleUnit, Stem,
-                             Transition, channel_shuffle, split_halves)
+                             Transition, split_halves)
 from ..models.blocks.iterative_head import refine_low_to_high
-from ..models.blocks.resample import pool_to
+from ..models.blocks.resample import pool_to, upsample_to
+from ..deprecation import moved_names
+from . import kernels
 from .fold import fold_conv_module, fold_conv_norm
-from .layers import (FoldedConv, add_upsampled, channels_last, from_pixels, interleave,
-                     pixels, upsample_nearest)
+from .layers import FoldedConv, activate, add_upsampled, interleave
+from .target import CHANNELS_LAST, PORTABLE
 
 _ACT_NAMES = {nn.ReLU: 'relu', nn.Sigmoid: 'sigmoid'}
+__getattr__ = moved_names(__name__, {'shuffle_concat': 'litehrnet_mm.deploy.layers:interleave'})
 
 
-def from_conv_module(m: ConvModule, where: str) -> FoldedConv:
+def from_conv_module(m: ConvModule, where: str, kernel: bool = False) -> FoldedConv:
     """The :class:`FoldedConv` of an mmcv ``ConvModule`` (conv, BatchNorm, activation)."""
     act = None
     if m.with_activation:
@@ -49,66 +53,85 @@ def from_conv_module(m: ConvModule, where: str) -> FoldedConv:
                             f'{type(m.activate).__name__}')
     weight, bias = fold_conv_module(m, where)
     c = m.conv
-    return FoldedConv(weight, bias, c.stride[0], c.padding[0], c.groups, act)
+    return FoldedConv(weight, bias, c.stride[0], c.padding[0], c.groups, act, kernel)
 
 
-def shuffle_concat(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``channel_shuffle(torch.cat([a, b], 1), 2)``, in one copy for equal halves."""
-    if a.shape[1] == b.shape[1]:
-        return interleave(a, b)
-    return channel_shuffle(torch.cat([a, b], 1), 2)
+class Identity(nn.Identity):
+    """``nn.Identity`` that takes the target too."""
+
+    def forward(self, x, target: str = PORTABLE):
+        return x
+
+
+class Chain(nn.Sequential):
+    """``nn.Sequential`` that passes the target on to each module."""
+
+    def forward(self, x, target: str = PORTABLE):
+        for module in self:
+            x = module(x, target)
+        return x
+
+
+class DeployParallelBranches(nn.ModuleList):
+    """:class:`~litehrnet_mm.models.blocks.ParallelBranches` in deploy form."""
+
+    def forward(self, x: List[torch.Tensor], target: str = PORTABLE) -> List[torch.Tensor]:
+        return [branch(s, target) for branch, s in zip(self, x)]
 
 
 class Separable(nn.Module):
     """Depthwise 3x3 conv then 1x1 conv, BatchNorms folded (ReLU or not after the 1x1)."""
 
-    def __init__(self, m: SeparableConvNorm, scale: float = 1.0, where: str = 'separable'):
+    def __init__(self, m: SeparableConvNorm, scale: float = 1.0, where: str = 'separable',
+                 kernel: bool = False):
         super().__init__()
         if scale <= 0:  # a positive scale commutes with the ReLU
             raise ValueError(f'scale must be positive, got {scale}')
         dw, pw = m[0], m[2]
         w, b = fold_conv_norm(dw, m[1], f'{where} depthwise conv')
-        self.depthwise = FoldedConv(w, b, dw.stride[0], dw.padding[0], dw.groups)
+        self.depthwise = FoldedConv(w, b, dw.stride[0], dw.padding[0], dw.groups, kernel=kernel)
         w, b = fold_conv_norm(pw, m[3], f'{where} 1x1 conv')
         self.pointwise = FoldedConv(w * scale, b * scale, act='relu' if len(m) > 4 else None)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.pointwise(self.depthwise(x))
+    def forward(self, x: torch.Tensor, target: str = PORTABLE) -> torch.Tensor:
+        return self.pointwise(self.depthwise(x, target), target)
 
 
 class DeployStem(nn.Module):
     """:class:`~litehrnet_mm.models.blocks.Stem` in deploy form."""
 
-    def __init__(self, stem: Stem):
+    def __init__(self, stem: Stem, kernel: bool = False):
         super().__init__()
         self.conv1 = from_conv_module(stem.conv1, 'stem.conv1')
-        self.branch1 = nn.Sequential(*[from_conv_module(m, 'stem.branch1') for m in stem.branch1])
-        self.branch2 = nn.Sequential(from_conv_module(stem.expand_conv, 'stem.expand_conv'),
-                                     from_conv_module(stem.depthwise_conv, 'stem.depthwise_conv'),
-                                     from_conv_module(stem.linear_conv, 'stem.linear_conv'))
+        self.branch1 = Chain(*[from_conv_module(m, 'stem.branch1', kernel)
+                               for m in stem.branch1])
+        self.branch2 = Chain(from_conv_module(stem.expand_conv, 'stem.expand_conv'),
+                             from_conv_module(stem.depthwise_conv, 'stem.depthwise_conv', kernel),
+                             from_conv_module(stem.linear_conv, 'stem.linear_conv'))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        a, b = split_halves(self.conv1(x))
-        return shuffle_concat(self.branch1(a), self.branch2(b))
+    def forward(self, x: torch.Tensor, target: str = PORTABLE) -> torch.Tensor:
+        a, b = split_halves(self.conv1(x, target))
+        return interleave(self.branch1(a, target), self.branch2(b, target), target)
 
 
-def _chain(m: nn.Module, where: str) -> nn.Module:
+def _chain(m: nn.Module, where: str, kernel: bool) -> nn.Module:
     if isinstance(m, nn.Identity):
-        return m
+        return Identity()
     if isinstance(m, SeparableConvNorm):
-        return Separable(m, where=where)
-    return nn.Sequential(*[Separable(link, where=where) for link in m])
+        return Separable(m, where=where, kernel=kernel)
+    return Chain(*[Separable(link, where=where, kernel=kernel) for link in m])
 
 
 class DeployTransition(nn.ModuleList):
     """:class:`~litehrnet_mm.models.blocks.Transition` in deploy form."""
 
-    def __init__(self, transition: Transition):
-        super().__init__([_chain(m, f'transition[{i}]') for i, m in enumerate(transition)])
+    def __init__(self, transition: Transition, kernel: bool = False):
+        super().__init__([_chain(m, f'transition[{i}]', kernel)
+                          for i, m in enumerate(transition)])
 
-    def forward(self, x: List[torch.Tensor]) -> List[torch.Tensor]:
+    def forward(self, x: List[torch.Tensor], target: str = PORTABLE) -> List[torch.Tensor]:
         last = len(x) - 1
-        return [layer(x[min(i, last)]) for i, layer in enumerate(self)]
+        return [layer(x[min(i, last)], target) for i, layer in enumerate(self)]
 
 
 def _block_diagonal_linear(convs: Sequence[ConvModule]) -> nn.Linear:
@@ -127,25 +150,25 @@ class DeployConditionalChannelWeighting(nn.Module):
     """:class:`~litehrnet_mm.models.blocks.ConditionalChannelWeighting` in deploy form; the
     spatial weightings of all branches are two matrix products."""
 
-    def __init__(self, block: ConditionalChannelWeighting):
+    def __init__(self, block: ConditionalChannelWeighting, kernel: bool = False):
         super().__init__()
         crw = block.cross_resolution_weighting
         self.channels = list(crw.channels)
         self.crw1 = from_conv_module(crw.conv1, 'cross_resolution_weighting.conv1')
         self.crw2 = from_conv_module(crw.conv2, 'cross_resolution_weighting.conv2')
         self.depthwise_convs = nn.ModuleList(
-            [from_conv_module(m, 'depthwise_convs') for m in block.depthwise_convs])
+            [from_conv_module(m, 'depthwise_convs', kernel) for m in block.depthwise_convs])
         self.se1 = _block_diagonal_linear([sw.conv1 for sw in block.spatial_weighting])
         self.se2 = _block_diagonal_linear([sw.conv2 for sw in block.spatial_weighting])
 
-    def forward(self, x: List[torch.Tensor]) -> List[torch.Tensor]:
+    def forward(self, x: List[torch.Tensor], target: str = PORTABLE) -> List[torch.Tensor]:
         last = len(x) - 1
         kept, weighted = zip(*[split_halves(s) for s in x])
         smallest = x[-1].shape[-2:]
         pooled = [pool_to(s, smallest, 2**(last - i)) for i, s in enumerate(weighted)]
-        crw = self.crw2(self.crw1(torch.cat(pooled, dim=1)))
+        crw = self.crw2(self.crw1(torch.cat(pooled, dim=1), target), target)
         weighted = [
-            dw.weighted(s, w, 2**(last - i))
+            dw.weighted(s, w, 2**(last - i), target)
             for i, (s, w, dw) in enumerate(
                 zip(weighted, torch.split(crw, self.channels, dim=1), self.depthwise_convs))
         ]
@@ -153,7 +176,7 @@ class DeployConditionalChannelWeighting(nn.Module):
         se = torch.sigmoid(self.se2(torch.relu(self.se1(means))))
         se = se.reshape(se.shape[0], -1, 1, 1)
         return [
-            interleave(k, s * w)
+            interleave(k, s * w, target)
             for k, s, w in zip(kept, weighted, torch.split(se, self.channels, dim=1))
         ]
 
@@ -161,14 +184,14 @@ class DeployConditionalChannelWeighting(nn.Module):
 class DeployShuffleUnit(nn.Module):
     """:class:`~litehrnet_mm.models.blocks.ShuffleUnit` in deploy form."""
 
-    def __init__(self, unit: ShuffleUnit):
+    def __init__(self, unit: ShuffleUnit, kernel: bool = False):
         super().__init__()
-        self.branch2 = nn.Sequential(
-            *[from_conv_module(m, 'shuffle unit') for m in unit.branch2])
+        self.branch2 = Chain(
+            *[from_conv_module(m, 'shuffle unit', kernel) for m in unit.branch2])
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, target: str = PORTABLE) -> torch.Tensor:
         kept, transformed = split_halves(x)
-        return interleave(kept, self.branch2(transformed))
+        return interleave(kept, self.branch2(transformed, target), target)
 
 
 class DeployFuseLayers(nn.Module):
@@ -178,10 +201,13 @@ class DeployFuseLayers(nn.Module):
     Output 0 is ``relu(z0)``, ``z0 = 2 x0 + sum_j up_0j(x_j)``; output i > 0 sums ``2
     down_i0(z0)`` (the doubling is in the last 1x1 conv of that path), ``x_i`` and the other
     branches' paths. ``up[j - 1]`` is the 1x1 conv of every upsampling path that starts from
-    branch j, its outputs stacked for targets 0 .. j-1.
+    branch j, its outputs stacked for targets 0 .. j-1. The downsampling paths into output i
+    run up to their last 1x1 convolution; those convolutions then add up into one sum with
+    their biases added once (``down_bias{i}``); in the channels-last targets each output
+    accumulates in place, the 1x1 convolutions adding their products straight into it.
     """
 
-    def __init__(self, fuse: FuseLayers):
+    def __init__(self, fuse: FuseLayers, kernel: bool = False):
         super().__init__()
         n = len(fuse)
         self.channels = list(fuse.channels)
@@ -193,20 +219,35 @@ class DeployFuseLayers(nn.Module):
                                       torch.cat([b for _, b in folded])))
         self.down = nn.ModuleList([
             nn.ModuleList([
-                nn.Sequential(*[
+                Chain(*[
                     Separable(link, 2.0 if j == 0 and k == len(fuse[i][j]) - 1 else 1.0,
-                              f'fuse_layers.{i}.{j}') for k, link in enumerate(fuse[i][j])
+                              f'fuse_layers.{i}.{j}', kernel)
+                    for k, link in enumerate(fuse[i][j])
                 ]) for j in range(i)
             ]) for i in range(n)
         ])
-        # the channels-last forms add the last 1x1 convs of the paths into output i without their
-        # biases, and their sum once
         for i in range(n):
-            bias = sum((path[-1].pointwise.bias for path in self.down[i]),
-                       torch.zeros(self.channels[i]))
-            self.register_buffer(f'down_bias{i}', bias, persistent=False)
+            for path in self.down[i]:
+                if path[-1].pointwise.act is not None:  # summed before the output's ReLU
+                    raise TypeError('fuse_layers: the last 1x1 conv of a downsampling path '
+                                    'has an activation; the deploy form sums the paths first')
+            self.register_buffer(f'down_bias{i}', self._down_bias(i), persistent=False)
+        # a state dict loaded into the deploy form brings other biases: sum them again
+        self.register_load_state_dict_post_hook(DeployFuseLayers._sum_down_biases)
 
-    def _upsampled_sums(self, x: List[torch.Tensor], in_place: bool):
+    def _down_bias(self, i: int) -> torch.Tensor:
+        """The biases of the last 1x1 convolutions of the paths into output i, summed."""
+        biases = [path[-1].pointwise.bias.detach() for path in self.down[i]]
+        return sum(biases, torch.zeros_like(biases[0])) if biases else \
+            torch.zeros(self.channels[i])
+
+    @staticmethod
+    def _sum_down_biases(module: 'DeployFuseLayers', incompatible_keys) -> None:
+        with torch.no_grad():
+            for i in range(len(module.channels)):
+                getattr(module, f'down_bias{i}').copy_(module._down_bias(i))
+
+    def _upsampled_sums(self, x: List[torch.Tensor], target: str, inplace: bool):
         """For each target i < n-1, the sum of its upsampling paths, and the factor that
         still upsamples it onto branch i.
 
@@ -218,95 +259,79 @@ class DeployFuseLayers(nn.Module):
         branch i's exact size (factor 1).
         """
         n = len(x)
-        ups = [()] + [torch.split(conv(x[j]), self.channels[:j], dim=1)
+        ups = [()] + [torch.split(conv(x[j], target), self.channels[:j], dim=1)
                       for j, conv in zip(range(1, n), self.up)]
         halves = all(x[j - 1].shape[-2] == 2 * x[j].shape[-2]
                      and x[j - 1].shape[-1] == 2 * x[j].shape[-1] for j in range(1, n))
-        sums: List[torch.Tensor] = []
+        sums: List[Optional[torch.Tensor]] = []
         for i in range(n - 1):
             if halves:
                 total = ups[n - 1][i]
                 for j in range(n - 2, i, -1):
-                    total = add_upsampled(ups[j][i], total, 2, inplace=in_place)
+                    total = add_upsampled(ups[j][i], total, 2, target, inplace)
             else:
                 size = x[i].shape[-2:]
-                total = upsample_nearest(ups[i + 1][i], size, 2)
+                total = upsample_to(ups[i + 1][i], size, 2)
                 for j in range(i + 2, n):
-                    total = add_upsampled(total, upsample_nearest(ups[j][i], size, 2**(j - i)),
-                                          1, inplace=in_place)
+                    total = add_upsampled(total, upsample_to(ups[j][i], size, 2**(j - i)), 1,
+                                          target, inplace)
             sums.append(total)
         return sums + [None], (2 if halves else 1)
 
-    def forward(self, x: List[torch.Tensor]) -> List[torch.Tensor]:
-        if channels_last(x[0]):
-            return self._channels_last(x)
-        n = len(x)
-        sums, factor = self._upsampled_sums(x, in_place=False)
-        z0 = add_upsampled(x[0] + x[0], sums[0], factor)
-        out = [torch.relu(z0)]
-        for i in range(1, n):
-            y = self.down[i][0](z0)
-            for j in range(1, i):
-                y = y + self.down[i][j](x[j])
-            y = y + x[i]
-            if sums[i] is not None:
-                y = add_upsampled(y, sums[i], factor)
-            out.append(torch.relu(y))
-        return out
-
     @staticmethod
-    def _to_last_pointwise(path: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+    def _to_last_pointwise(path: Chain, x: torch.Tensor, target: str) -> torch.Tensor:
         """Run a downsampling path up to (not including) its last 1x1 conv."""
         for link in path[:-1]:
-            x = link(x)
-        return path[-1].depthwise(x)
+            x = link(x, target)
+        return path[-1].depthwise(x, target)
 
-    def _channels_last(self, x: List[torch.Tensor]) -> List[torch.Tensor]:
+    def forward(self, x: List[torch.Tensor], target: str = PORTABLE) -> List[torch.Tensor]:
         n = len(x)
-        sums, factor = self._upsampled_sums(x, in_place=True)
-        z0 = add_upsampled(x[0] * 2, sums[0], factor, inplace=True)
-        from_z0 = [None] + [self._to_last_pointwise(self.down[i][0], z0) for i in range(1, n)]
-        out = [z0.relu_()]  # z0 is read only through from_z0 from here on
+        inplace = target in CHANNELS_LAST  # sums built in tensors of their own, in place
+        sums, factor = self._upsampled_sums(x, target, inplace)
+        z0 = add_upsampled(x[0] * 2, sums[0], factor, target, inplace)
+        from_z0 = [None] + [self._to_last_pointwise(self.down[i][0], z0, target)
+                            for i in range(1, n)]
+        out = [activate(z0, 'relu', inplace)]  # z0 is read only through from_z0 from here on
         for i in range(1, n):
-            last = self.down[i][0][-1].pointwise
-            acc = from_pixels(
-                torch.addmm(getattr(self, f'down_bias{i}'), pixels(from_z0[i]),
-                            last.weight[:, :, 0, 0].t()), from_z0[i], self.channels[i])
+            acc = self.down[i][0][-1].pointwise.linear(from_z0[i], target,
+                                                       getattr(self, f'down_bias{i}'))
             for j in range(1, i):
                 path = self.down[i][j]
-                path[-1].pointwise.accumulate_(acc, self._to_last_pointwise(path, x[j]))
-            acc.add_(x[i])
+                acc = path[-1].pointwise.accumulate(
+                    acc, self._to_last_pointwise(path, x[j], target), target)
+            acc = acc.add_(x[i]) if inplace else acc + x[i]
             if sums[i] is not None:
-                add_upsampled(acc, sums[i], factor, inplace=True)
-            out.append(acc.relu_())
+                acc = add_upsampled(acc, sums[i], factor, target, inplace)
+            out.append(activate(acc, 'relu', inplace))
         return out
 
 
 class DeployLiteHRModule(nn.Module):
     """:class:`~litehrnet_mm.models.blocks.LiteHRModule` in deploy form."""
 
-    def __init__(self, module: LiteHRModule):
+    def __init__(self, module: LiteHRModule, kernel: bool = False):
         super().__init__()
-        self.layers = to_deploy(module.layers)
-        self.fuse_layers = to_deploy(module.fuse_layers)
+        self.layers = to_deploy(module.layers, kernel)
+        self.fuse_layers = to_deploy(module.fuse_layers, kernel)
 
-    def forward(self, x: List[torch.Tensor]) -> List[torch.Tensor]:
-        return self.fuse_layers(self.layers(list(x)))
+    def forward(self, x: List[torch.Tensor], target: str = PORTABLE) -> List[torch.Tensor]:
+        return self.fuse_layers(self.layers(list(x), target), target)
 
 
 class DeployIterativeHead(nn.Module):
     """:class:`~litehrnet_mm.models.blocks.IterativeHead` in deploy form."""
 
-    def __init__(self, head: IterativeHead):
+    def __init__(self, head: IterativeHead, kernel: bool = False):
         super().__init__()
         self.projects = nn.ModuleList([
-            nn.Sequential(from_conv_module(p.depthwise_conv, 'head depthwise conv'),
-                          from_conv_module(p.pointwise_conv, 'head pointwise conv'))
+            Chain(from_conv_module(p.depthwise_conv, 'head depthwise conv', kernel),
+                  from_conv_module(p.pointwise_conv, 'head pointwise conv'))
             for p in head.projects
         ])
 
-    def forward(self, x: Sequence[torch.Tensor]) -> List[torch.Tensor]:
-        return refine_low_to_high(x, self.projects)
+    def forward(self, x: Sequence[torch.Tensor], target: str = PORTABLE) -> List[torch.Tensor]:
+        return refine_low_to_high(x, self.projects, target)
 
 
 _CONVERTERS = [
@@ -320,15 +345,22 @@ _CONVERTERS = [
 ]
 
 
-def to_deploy(module: nn.Module) -> nn.Module:
-    """The deploy form of a training module of the backbone (or of a container of them)."""
+def to_deploy(module: nn.Module, kernel: Optional[bool] = None) -> nn.Module:
+    """The deploy form of a training module of the backbone (or of a container of them).
+
+    ``kernel``: run its depthwise 3x3 convolutions in the hand-written kernel in the
+    channels-last targets; by default what ``LITEHRNET_MM_KERNELS`` says now (read once here,
+    kept by the form).
+    """
+    if kernel is None:
+        kernel = kernels.kernels_enabled()
     for training_cls, deploy_cls in _CONVERTERS:
         if isinstance(module, training_cls):
-            return deploy_cls(module)
+            return deploy_cls(module, kernel)
     if isinstance(module, nn.Identity):
-        return module
+        return Identity()
     if isinstance(module, ParallelBranches):
-        return ParallelBranches([to_deploy(m) for m in module])
+        return DeployParallelBranches([to_deploy(m, kernel) for m in module])
     if type(module) is nn.Sequential:
-        return nn.Sequential(*[to_deploy(m) for m in module])
+        return Chain(*[to_deploy(m, kernel) for m in module])
     raise TypeError(f'no deploy form for {type(module).__name__}')

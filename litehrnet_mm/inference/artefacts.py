@@ -1,72 +1,43 @@
-"""What a runtime artefact (ONNX file, AOTInductor package) is built from, recorded in it and
+"""What a backend's artefact (ONNX file, AOTInductor package) is built from, recorded in it and
 checked before it runs; where built artefacts are cached.
 
-The part of the model that a runtime runs (:class:`RuntimePart`) is named by its ``graph``:
-
-- ``'features'``: backbone and neck of a pose estimator (MMPose's head, flip test and decoding
-  stay in PyTorch: the head is one small convolution);
-- ``'logits'``: backbone, neck and decode head of a segmentor (MMSeg resizes and crops);
-- ``'heatmaps'``: the whole pose estimator, as ``tools/export_onnx.py`` exports it.
-
-The record names the config (the sha256 of the config dicts of the parts in the graph, and the
-file), the weights (the sha256 of the parts' state dict: the same checkpoint gives the same
+An artefact runs one part of the model, named by its ``graph`` (:mod:`.parts`). The record
+names the config (the sha256 of the config dicts of the parts in the graph, and the file), the
+weights (the sha256 of the parts' state dict: the same checkpoint gives the same
 hash wherever it is stored), the input size, torch, the runtime and, for packages, the CPU.
 """
-import copy
 import hashlib
 import json
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 from torch import nn
 
-from ..deploy.compile import cpu_features
+from ..backends import (BACKENDS, ArtefactBackend, Backend, backend_class, backends_for_file,
+                        make_backend)
+from ..deprecation import moved_names
 from ..version import __version__
+from .parts import GRAPH_PARTS, GraphPart
 
-#: the parts of an estimator or segmentor that each graph runs
-GRAPH_PARTS = {'features': ('backbone', 'neck'), 'logits': ('backbone', 'neck', 'decode_head'),
-               'heatmaps': ('backbone', 'neck', 'head')}
-#: the artefact file of each backend
-ARTEFACT_SUFFIX = {'compiled': '.pt2', 'onnxruntime': '.onnx', 'openvino': '.onnx'}
+__all__ = ['CACHE_ENV', 'weights_sha256', 'config_sha256', 'file_sha256', 'make_record',
+           'cache_dir', 'cache_path', 'read_record', 'kind_mismatches', 'mismatches',
+           'check_artefact_kind', 'check_artefact_file', 'check_artefact', 'size_of',
+           'same_record']
+
 CACHE_ENV = 'LITEHRNET_MM_CACHE'
-
-
-class RuntimePart(nn.Module):
-    """The modules of a graph (see :data:`GRAPH_PARTS`) as one ``forward(image) -> output``:
-    a tuple of feature maps for ``'features'``, one tensor for the others."""
-
-    def __init__(self, model: nn.Module, graph: str):
-        super().__init__()
-        if graph not in GRAPH_PARTS:
-            raise ValueError(f'graph must be one of {sorted(GRAPH_PARTS)}, got {graph!r}')
-        self.graph = graph
-        for name in GRAPH_PARTS[graph]:
-            setattr(self, name, getattr(model, name, None))
-
-    def forward(self, x: torch.Tensor):
-        x = self.backbone(x)
-        if self.neck is not None:
-            x = self.neck(x)
-        if self.graph == 'features':
-            return tuple(x)
-        head = self.decode_head if self.graph == 'logits' else self.head
-        return head.forward(x)
-
-
-def deploy_part(model: nn.Module, graph: str) -> RuntimePart:
-    """A copy of ``model``'s modules of ``graph``, its Lite-HRNet backbone in deploy form; the
-    model itself is left as it is (its state dict still loads checkpoints strictly)."""
-    from ..deploy import to_deploy_model
-    part = copy.deepcopy(RuntimePart(model, graph)).eval()
-    return to_deploy_model(part)
+__getattr__ = moved_names(__name__, {
+    'RuntimePart': 'litehrnet_mm.inference.parts:GraphPart',
+    'deploy_part': 'litehrnet_mm.inference.parts',
+    'tensor_graph': 'litehrnet_mm.inference.parts',
+})
 
 
 def weights_sha256(model: nn.Module, graph: str) -> str:
     """sha256 of the state dict (names, dtypes, shapes, values) of ``graph``'s parts."""
     digest = hashlib.sha256()
-    for key, value in RuntimePart(model, graph).state_dict().items():
+    for key, value in GraphPart(model, graph).state_dict().items():
         t = value.detach().cpu().contiguous().reshape(-1)
         digest.update(f'{key}:{t.dtype}:{tuple(value.shape)};'.encode())
         digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b'')
@@ -95,49 +66,45 @@ def _plain(x):
     return x
 
 
-def tensor_graph(model: nn.Module) -> str:
-    """The graph of ``model(x, mode='tensor')``: ``'logits'`` for a segmentor, ``'heatmaps'``
-    for a pose estimator."""
-    return 'logits' if hasattr(model, 'decode_head') else 'heatmaps'
-
-
 def file_sha256(path: str) -> str:
     with open(path, 'rb') as f:
         return hashlib.file_digest(f, 'sha256').hexdigest()
 
 
-def runtime_version(backend: str) -> Optional[str]:
-    if backend == 'onnxruntime':
-        import onnxruntime
-        return onnxruntime.__version__
-    if backend == 'openvino':
-        import openvino
-        return openvino.__version__
-    return None
+def _backend(backend: Union[str, Backend], max_batch: Optional[int]) -> Backend:
+    """``backend``, or the backend of that name (only its options: nothing is required to
+    be installed for a record); ``max_batch`` for the backends that take it."""
+    if isinstance(backend, Backend):
+        return backend
+    options = {}
+    if max_batch is not None and 'max_batch' in backend_class(backend).options_class.names():
+        options['max_batch'] = max_batch
+    return make_backend(dict(type=backend, **options), build=False)
 
 
-def make_record(model: nn.Module, graph: str, backend: str, height: int, width: int,
-                dynamic: bool = False, config_file: Optional[str] = None,
+def make_record(model: nn.Module, graph: str, backend: Union[str, Backend], height: int,
+                width: int, dynamic: bool = False, config_file: Optional[str] = None,
                 checkpoint_sha256: Optional[str] = None, max_batch: Optional[int] = None
                 ) -> dict:
-    """What an artefact of ``model``'s ``graph`` for ``backend`` is built from (see the module
-    docstring). ``model.cfg`` (set by ``init_model``) gives the config; ``max_batch`` is a
-    package's largest batch."""
+    """What an artefact of ``model``'s ``graph`` for ``backend`` (a name or a backend) is built
+    from (see the module docstring). ``model.cfg`` (set by ``init_model``) gives the config;
+    ``max_batch`` is a package's largest batch (the ``'compiled'`` backend's option)."""
     cfg = getattr(model, 'cfg', None)
     if cfg is None or 'model' not in cfg:
         raise ValueError('the model has no .cfg with a model dict: build it with MMPose\'s or '
-                         'MMSeg\'s init_model (or litehrnet_mm.apis.build_model)')
-    record = dict(format=1, litehrnet_mm=__version__, graph=graph, backend=backend,
+                         'MMSeg\'s init_model (or litehrnet_mm.builder.build_model)')
+    backend = _backend(backend, max_batch)
+    runtime = backend.runtime_version() if isinstance(backend, ArtefactBackend) else None
+    record = dict(format=1, litehrnet_mm=__version__, graph=graph, backend=backend.name,
                   config=dict(file=config_file or getattr(cfg, 'filename', None),
                               sha256=config_sha256(cfg.model, graph)),
                   weights_sha256=weights_sha256(model, graph),
                   input=dict(height=height, width=width, dynamic=dynamic),
-                  torch=torch.__version__, runtime=runtime_version(backend))
+                  torch=torch.__version__, runtime=runtime)
     if checkpoint_sha256:
         record['checkpoint_sha256'] = checkpoint_sha256
-    if backend == 'compiled':
-        record['cpu'] = cpu_features()
-        record['input']['max_batch'] = max_batch
+    if isinstance(backend, ArtefactBackend):
+        backend.complete_record(record)
     return record
 
 
@@ -167,16 +134,16 @@ def cache_path(record: dict, directory: Optional[str] = None) -> str:
     size = 'any-size' if record['input']['dynamic'] else \
         f'{record["input"]["height"]}x{record["input"]["width"]}'
     name = f'{record["graph"]}-{record["backend"]}-{size}-{key[:24]}'
-    return osp.join(cache_dir(directory), name + ARTEFACT_SUFFIX[record['backend']])
+    return osp.join(cache_dir(directory), name + backend_class(record['backend']).suffix)
 
 
 def read_record(path: str) -> Optional[dict]:
     """The record stored in an artefact (None when it has none)."""
-    if path.endswith('.pt2'):
-        from ..deploy.compile import read_package_record
-        return read_package_record(path)
-    from ..deploy.export import read_onnx_metadata
-    return read_onnx_metadata(path)
+    readers = backends_for_file(path)
+    if not readers:
+        raise ValueError(f'{path} is not an artefact of any backend (no backend runs files '
+                         f'with its suffix)')
+    return readers[0].read_record(path)
 
 
 def kind_mismatches(record: Optional[dict], graph: str, backend: str) -> List[str]:
@@ -192,7 +159,8 @@ def kind_mismatches(record: Optional[dict], graph: str, backend: str) -> List[st
                             ' (tools/export_onnx.py exports the whole pose model; the fast '
                             'estimator runs backbone and neck)'
                             if record.get('graph') == 'heatmaps' else ''))
-    if ARTEFACT_SUFFIX.get(record.get('backend')) != ARTEFACT_SUFFIX[backend]:
+    if getattr(BACKENDS.get(record.get('backend')), 'suffix', None) != \
+            backend_class(backend).suffix:
         problems.append(f'it was built for backend {record.get("backend")!r}, which backend '
                         f'{backend!r} cannot run')
     return problems
@@ -234,14 +202,7 @@ def check_artefact_kind(path: str, graph: str, backend: str) -> None:
 
 def check_artefact_file(path: str, backend: str) -> None:
     """Refuse a missing artefact, or a file of a type ``backend`` does not run."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'backend {backend!r}: artefact not found: {path}')
-    suffix = ARTEFACT_SUFFIX[backend]
-    if not path.endswith(suffix):
-        raise ValueError(f'backend {backend!r} runs {suffix} files, got {path}' + (
-            " (an AOTInductor package: use backend 'compiled')" if path.endswith('.pt2')
-            else " (an ONNX file: use backend 'onnxruntime' or 'openvino')"
-            if path.endswith('.onnx') else ''))
+    backend_class(backend).check_file(path)
 
 
 def check_artefact(path: str, expected: dict) -> dict:

@@ -14,12 +14,16 @@ Chosen in a config by the model type and a ``backend`` field::
 
 (:func:`litehrnet_mm.inference.fast_config` writes it for any of our configs.)
 """
+import warnings
+
 from mmpose.models.pose_estimators import TopdownPoseEstimator
 from mmseg.models.data_preprocessor import SegDataPreProcessor
 from mmseg.models.segmentors import EncoderDecoder
 
+from ..backends import BackendSpec
+from ..deprecation import REMOVED_IN
 from ..registry import MODELS
-from .backends import BackendSpec, Runtime
+from .runner import BackendRunner
 
 #: MMSeg pads test images to this multiple (the backbone's largest stride) for the backends
 SIZE_DIVISOR = 32
@@ -30,28 +34,43 @@ class _OnBackend:
 
     def _apply(self, fn, *args, **kwargs):
         out = super()._apply(fn, *args, **kwargs)
-        runtime = self.__dict__.get('runtime')
-        if runtime is not None:
+        runner = self.__dict__.get('backend_runner')
+        if runner is not None:
             for p in self.parameters():
-                runtime.check_device(p.device)
+                runner.check_device(p.device)
                 break
         return out
+
+    def _warn_runtime(self) -> None:
+        warnings.warn(f'{type(self).__name__}.runtime is now .backend_runner; the old name '
+                      f'goes in litehrnet-mm {REMOVED_IN}', DeprecationWarning, stacklevel=3)
+
+    @property
+    def runtime(self) -> BackendRunner:
+        """Deprecated name of :attr:`backend_runner`."""
+        self._warn_runtime()
+        return self.backend_runner
+
+    @runtime.setter
+    def runtime(self, runner: BackendRunner) -> None:
+        self._warn_runtime()
+        self.backend_runner = runner
 
 
 @MODELS.register_module()
 class FastTopdownPoseEstimator(_OnBackend, TopdownPoseEstimator):
     """MMPose's ``TopdownPoseEstimator`` whose features come from ``backend`` at inference
-    (see :mod:`litehrnet_mm.inference.backends`); arguments otherwise MMPose's."""
+    (see :mod:`litehrnet_mm.backends`); arguments otherwise MMPose's."""
 
     def __init__(self, *args, backend: BackendSpec = 'pytorch', **kwargs):
-        runtime = Runtime(backend, graph='features', dynamic=False)  # refuses bad specs first
+        runner = BackendRunner(backend, graph='features', dynamic=False)  # bad specs first
         super().__init__(*args, **kwargs)
-        self.runtime = runtime
+        self.backend_runner = runner
 
     def extract_feat(self, inputs):
         if self.training:
             return super().extract_feat(inputs)
-        return self.runtime(self, inputs)
+        return self.backend_runner(self, inputs)
 
 
 @MODELS.register_module()
@@ -61,9 +80,9 @@ class FastEncoderDecoder(_OnBackend, EncoderDecoder):
     sets a size) and the results cropped back by MMSeg."""
 
     def __init__(self, *args, backend: BackendSpec = 'pytorch', **kwargs):
-        runtime = Runtime(backend, graph='logits', dynamic=True)
+        runner = BackendRunner(backend, graph='logits', dynamic=True)
         super().__init__(*args, **kwargs)
-        self.runtime = runtime
+        self.backend_runner = runner
         pre = self.data_preprocessor
         if not isinstance(pre, SegDataPreProcessor):
             raise TypeError(f'{type(self).__name__} pads test images with MMSeg\'s '
@@ -82,5 +101,5 @@ class FastEncoderDecoder(_OnBackend, EncoderDecoder):
     def encode_decode(self, inputs, batch_img_metas):
         if self.training:
             return super().encode_decode(inputs, batch_img_metas)
-        logits = self.runtime(self, inputs)[0]
+        logits = self.backend_runner(self, inputs)[0]
         return self.decode_head.predict_by_feat(logits, batch_img_metas)

@@ -15,12 +15,7 @@ from mmengine.runner import checkpoint as mmengine_checkpoint
 from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
 
 from litehrnet_mm.engine import checkpoint_loaders as loaders
-from tests.helpers import toy_runner
 from tests.payloads import RunsCode, save, with_config_texts
-from tests.tools_loader import ROOT
-
-POSE_CONFIG = osp.join(ROOT, 'configs', 'body_2d_keypoint', 'topdown_heatmap', 'coco',
-                       'td-hm_litehrnet-18_8xb64-210e_coco-256x192.py')
 
 
 @pytest.fixture
@@ -32,7 +27,7 @@ def marker(tmp_path):
 
 
 @pytest.fixture(scope='module')
-def toy_checkpoint(tmp_path_factory):
+def toy_checkpoint(tmp_path_factory, toy_runner):
     """An MMEngine runner checkpoint (iteration 2) of the toy model."""
     work_dir = tmp_path_factory.mktemp('toy')
     toy_runner(work_dir, 2).train()
@@ -92,14 +87,15 @@ def _crafted_resume(tmp_path, toy_checkpoint, marker):
     return save(crafted, str(tmp_path / 'crafted_iter_2.pth'))
 
 
-def test_resume_runs_no_config_from_the_checkpoint(tmp_path, toy_checkpoint, marker):
+def test_resume_runs_no_config_from_the_checkpoint(tmp_path, toy_checkpoint, marker, toy_runner):
     path = _crafted_resume(tmp_path, toy_checkpoint, marker)
     runner = toy_runner(tmp_path / 'work', 3, resume=True, load_from=path)
     runner.train()
     assert runner.iter == 3  # resumed at 2, trained one more
 
 
-def test_resume_with_mmengines_loader_would_run_it(tmp_path, toy_checkpoint, monkeypatch):
+def test_resume_with_mmengines_loader_would_run_it(tmp_path, toy_checkpoint, monkeypatch,
+                                                   toy_runner):
     """What the previous test guards against: MMEngine's resume runs meta['config']."""
     marker = tmp_path / 'marker'
     path = _crafted_resume(tmp_path, toy_checkpoint, str(marker))
@@ -108,17 +104,17 @@ def test_resume_with_mmengines_loader_would_run_it(tmp_path, toy_checkpoint, mon
     assert marker.exists()
 
 
-def test_load_from_refuses_a_pickle_payload(tmp_path, marker):
+def test_load_from_refuses_a_pickle_payload(tmp_path, marker, toy_runner):
     path = save({'state_dict': {}, 'x': RunsCode(marker)}, str(tmp_path / 'evil.pth'))
     with pytest.raises(pickle.UnpicklingError, match=f'refused to load checkpoint {path}'):
         toy_runner(tmp_path / 'work', 2, load_from=path).train()
 
 
-def test_init_model_refuses_a_pickle_payload(tmp_path, marker):
+def test_init_model_refuses_a_pickle_payload(tmp_path, marker, configs):
     from mmpose.apis import init_model
     path = save({'state_dict': {}, 'x': RunsCode(marker)}, str(tmp_path / 'evil.pth'))
     with pytest.raises(pickle.UnpicklingError, match=f'refused to load checkpoint {path}'):
-        init_model(POSE_CONFIG, path, device='cpu')
+        init_model(configs.coco, path, device='cpu')
 
 
 def test_inferencers_without_a_config_are_refused(tmp_path, toy_checkpoint, marker):

@@ -15,10 +15,6 @@ import sys
 import pytest
 import torch
 
-from tests.tools_loader import ROOT
-
-CONFIG = osp.join(ROOT, 'configs', 'body_2d_keypoint', 'topdown_heatmap', 'synthetic',
-                  'td-hm_litehrnet-18_1xb16-30e_synthetic-coco-128x96.py')
 SCRIPT = osp.join(osp.dirname(osp.abspath(__file__)), 'ddp_steps.py')
 
 
@@ -28,14 +24,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _train(mode, data_root, work_dir):
+def _train(config, mode, data_root, work_dir):
     """Run tests/engine/ddp_steps.py in ``mode``; returns {rank: parameters}."""
     launcher = [sys.executable]
     if mode == 'ddp':
         launcher += ['-m', 'torch.distributed.run', '--nproc_per_node', '2', '--master_port',
                      str(_free_port())]
     env = dict(os.environ, OMP_NUM_THREADS='1')  # one thread per process in every run
-    proc = subprocess.run([*launcher, SCRIPT, CONFIG, data_root, work_dir, mode],
+    proc = subprocess.run([*launcher, SCRIPT, config, data_root, work_dir, mode],
                           capture_output=True, text=True, timeout=600, env=env)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     weights = {}
@@ -49,11 +45,11 @@ def _train(mode, data_root, work_dir):
 
 
 @pytest.fixture(scope='module')
-def runs(tmp_path_factory):
+def runs(tmp_path_factory, configs):
     from litehrnet_mm.datasets.synthetic.pose import make_coco_keypoints
     tmp = tmp_path_factory.mktemp('ddp')
     data_root = make_coco_keypoints(str(tmp / 'coco'), num_train=8, num_val=1) + '/'
-    return {mode: _train(mode, data_root, str(tmp / mode))
+    return {mode: _train(configs.synthetic_pose, mode, data_root, str(tmp / mode))
             for mode in ('ddp', 'accumulate', 'full-batch')}
 
 

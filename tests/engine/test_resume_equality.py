@@ -16,12 +16,6 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from tests.tools_loader import ROOT
-
-POSE = osp.join(ROOT, 'configs', 'body_2d_keypoint', 'topdown_heatmap', 'synthetic',
-                'td-hm_litehrnet-18_1xb16-30e_synthetic-coco-128x96.py')
-SEG = osp.join(ROOT, 'configs', 'segmentation', 'synthetic',
-               'fcn_litehrnet-18-nohead_1xb4-400_synthetic-cityscapes-256x512.py')
 _IDS = itertools.count()
 
 
@@ -82,13 +76,13 @@ def _check_resume_equals_uninterrupted(config, data_root, tmp_path, changes, fir
 
 
 @pytest.fixture(scope='module')
-def pose_data(tmp_path_factory):
+def pose_root(tmp_path_factory):
     from litehrnet_mm.datasets.synthetic.pose import make_coco_keypoints
     return make_coco_keypoints(str(tmp_path_factory.mktemp('coco')), 8, 1) + '/'
 
 
 @pytest.fixture(scope='module')
-def seg_data(tmp_path_factory):
+def seg_root(tmp_path_factory):
     from litehrnet_mm.datasets.synthetic.cityscapes import make_cityscapes
     return make_cityscapes(str(tmp_path_factory.mktemp('cs')), 4, 1, height=128,
                            width=256) + '/'
@@ -98,36 +92,48 @@ REFRESHED_WORKERS = {'train_dataloader.num_workers': 1,
                      'train_dataloader.persistent_workers': False}
 
 
-def test_pose_resume_equals_uninterrupted_run(pose_data, tmp_path):
+@pytest.fixture(scope='module')
+def tiny(tiny_extra):
+    """The configs' backbone cut to one module of one block per stage: what is resumed is
+    MMEngine's state, whatever the network's depth (and a quarter of it trains faster)."""
+    return {'model.backbone.arch': None, 'model.backbone.extra': tiny_extra}
+
+
+def test_pose_resume_equals_uninterrupted_run(pose_root, tmp_path, configs, tiny):
     """2 + 2 epochs against 4 (4 iterations each); the lr steps down at epoch 3, after the
     resume, and the warm-up runs across it."""
-    changes = dict(REFRESHED_WORKERS, **{'train_cfg.max_epochs': 2,
-                                         'param_scheduler.1.milestones': [3],
-                                         'param_scheduler.0.end': 12})
-    final = _check_resume_equals_uninterrupted(POSE, pose_data, tmp_path, changes,
+    changes = dict(REFRESHED_WORKERS, **tiny, **{'train_cfg.max_epochs': 2,
+                                                 'param_scheduler.1.milestones': [3],
+                                                 'param_scheduler.0.end': 12})
+    final = _check_resume_equals_uninterrupted(configs.synthetic_pose, pose_root, tmp_path,
+                                               changes,
                                                'epoch_2.pth', {'train_cfg.max_epochs': 4},
                                                'epoch_4.pth')
     assert final['meta']['epoch'] == 4 and final['meta']['iter'] == 16
 
 
-def test_seg_resume_equals_uninterrupted_run(seg_data, tmp_path):
+def test_seg_resume_equals_uninterrupted_run(seg_root, tmp_path, configs, tiny):
     """2 + 2 iterations against 4 (MMEngine skips the data of the first 2 on resume)."""
-    changes = dict(REFRESHED_WORKERS, **{'train_cfg.max_iters': 2, 'param_scheduler.0.end': 4})
-    final = _check_resume_equals_uninterrupted(SEG, seg_data, tmp_path, changes, 'iter_2.pth',
+    changes = dict(REFRESHED_WORKERS, **tiny,
+                   **{'train_cfg.max_iters': 2, 'param_scheduler.0.end': 4})
+    final = _check_resume_equals_uninterrupted(configs.synthetic_seg, seg_root, tmp_path,
+                                               changes, 'iter_2.pth',
                                                {'train_cfg.max_iters': 4}, 'iter_4.pth')
     assert final['meta']['iter'] == 4
 
 
-@pytest.mark.parametrize('config,stop', [(POSE, {'train_cfg.max_epochs': 1}),
-                                         (SEG, {'train_cfg.max_iters': 2})],
+@pytest.mark.parametrize('task,stop', [('pose', {'train_cfg.max_epochs': 1}),
+                                       ('seg', {'train_cfg.max_iters': 2})],
                          ids=['pose', 'seg'])
-def test_shipped_configs_restore_everything_on_resume(config, stop, pose_data, seg_data,
-                                                      tmp_path):
+def test_shipped_configs_restore_everything_on_resume(task, stop, pose_root, seg_root,
+                                                      tmp_path, configs, tiny):
     """With the shipped data loader settings (persistent workers): after resuming, the model,
     optimizer, schedulers and counters are exactly the checkpoint's."""
-    data_root = pose_data if config == POSE else seg_data
+    config = configs.synthetic_pose if task == 'pose' else configs.synthetic_seg
+    data_root = pose_root if task == 'pose' else seg_root
+    stop = dict(stop, **tiny)
     _runner(config, tmp_path / 'first', data_root, stop).train()
-    name = 'epoch_1.pth' if config == POSE else 'iter_2.pth'
+    name = 'epoch_1.pth' if task == 'pose' else 'iter_2.pth'
     saved = _load(tmp_path / 'first' / name)
     runner = _runner(config, tmp_path / 'resumed', data_root, stop,
                      resume_from=str(tmp_path / 'first' / name))
@@ -141,9 +147,10 @@ def test_shipped_configs_restore_everything_on_resume(config, stop, pose_data, s
     assert runner.iter > 0
 
 
-def test_deploy_in_a_training_config_stops_before_the_first_iteration(pose_data, tmp_path):
-    runner = _runner(POSE, tmp_path, pose_data, {'model.backbone.deploy': True,
-                                                 'train_cfg.max_epochs': 1})
+def test_deploy_in_a_training_config_stops_before_the_first_iteration(pose_root, tmp_path,
+                                                                      configs):
+    runner = _runner(configs.synthetic_pose, tmp_path, pose_root,
+                     {'model.backbone.deploy': True, 'train_cfg.max_epochs': 1})
     with pytest.raises(ValueError, match=r'deploy=True\) is an inference setting'):
         runner.train()
     assert runner.iter == 0 and not osp.exists(tmp_path / 'epoch_1.pth')

@@ -7,7 +7,6 @@ import torch
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from litehrnet_mm.engine import StrictCheckpointHook
-from tests.helpers import toy_runner
 
 
 def _runner(model):
@@ -88,13 +87,13 @@ def test_the_models_own_key_conversion_is_applied():
 
 
 @pytest.fixture(scope='module')
-def first_run(tmp_path_factory):
+def first_run(tmp_path_factory, toy_runner):
     work_dir = tmp_path_factory.mktemp('first')
     toy_runner(work_dir, 2).train()
     return work_dir
 
 
-def test_auto_resume_from_outside_the_work_dir_is_refused(first_run, tmp_path):
+def test_auto_resume_from_outside_the_work_dir_is_refused(first_run, tmp_path, toy_runner):
     work_dir = tmp_path / 'run'
     work_dir.mkdir()
     outside = first_run / 'iter_2.pth'
@@ -106,7 +105,7 @@ def test_auto_resume_from_outside_the_work_dir_is_refused(first_run, tmp_path):
     assert runner.iter == 0
 
 
-def test_auto_resume_inside_the_work_dir_and_explicit_resume_work(first_run, tmp_path):
+def test_auto_resume_inside_the_work_dir_and_explicit_resume_work(first_run, tmp_path, toy_runner):
     inside = toy_runner(first_run, 3, resume=True, custom_hooks=[StrictCheckpointHook()])
     inside.train()
     assert inside.iter == 3

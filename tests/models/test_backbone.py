@@ -5,7 +5,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from litehrnet_mm.models import LiteHRNet
 from litehrnet_mm.models.backbones import arch_to_extra
-from tests.helpers import ARCHS, assert_close, randomize
+from litehrnet_mm.testing import ARCHS, assert_close, mmpose_litehrnet, randomize
 
 # Published parameter counts (facts sheet; the paper's Table and the authors' code). The naive
 # variants' published figures include the IterativeHead (their published models use it).
@@ -215,7 +215,6 @@ def test_init_weights_and_pretrained(tmp_path):
 @pytest.mark.parametrize('arch', ['18', 'naive-18'])
 def test_default_init_is_mmposes(arch):
     """The default init_cfg gives, from the same seed, exactly MMPose's initial weights."""
-    from tests.helpers import mmpose_litehrnet
     ref, ours = mmpose_litehrnet(arch, True), LiteHRNet(arch=arch)
     torch.manual_seed(1)
     ref.init_weights()
@@ -302,16 +301,11 @@ def test_a_load_that_leaves_backbone_weights_missing_is_refused():
     assert partial.load_state_dict(state, strict=False).missing_keys
 
 
-def test_init_model_with_a_checkpoint_of_another_model_is_refused(tmp_path):
+def test_init_model_with_a_checkpoint_of_another_model_is_refused(tmp_path, configs):
     """MMPose's init_model loads non-strictly and runs no hook: the backbone refuses."""
-    import os.path as osp
-
     from mmengine.runner import save_checkpoint
     from mmpose.apis import init_model
-
-    from tests.tools_loader import ROOT
-    config = osp.join(ROOT, 'configs', 'body_2d_keypoint', 'topdown_heatmap', 'coco',
-                      'td-hm_litehrnet-18_8xb64-210e_coco-256x192.py')
+    config = configs.coco
     other = {f'backbone.{k}': v for k, v in LiteHRNet(arch='naive-18').state_dict().items()}
     path = str(tmp_path / 'naive18.pth')
     save_checkpoint({'state_dict': other, 'meta': {}}, path)

@@ -8,18 +8,7 @@ from mmpose.models.backbones import litehrnet as mmpose_litehrnet
 from litehrnet_mm.models.blocks import (ConditionalChannelWeighting, CrossResolutionWeighting,
                                         FuseLayers, IterativeHead, LiteHRModule, ShuffleUnit,
                                         SpatialWeighting, Stem, Transition, channel_shuffle)
-from tests.helpers import assert_close, randomize
-
-WIDTHS = (40, 80, 160, 320)
-
-
-def branches(channels, h=32, w=24, batch=2):
-    """One random feature map per branch, each half the size of the previous (rounded up)."""
-    out = []
-    for c in channels:
-        out.append(torch.randn(batch, c, h, w))
-        h, w = (h + 1) // 2, (w + 1) // 2
-    return out
+from litehrnet_mm.testing import WIDTHS, assert_close, branches, randomize
 
 
 def same_weights(ref, ours):

@@ -4,7 +4,7 @@ import torch
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from litehrnet_mm.models import LiteHRNet
-from tests.helpers import ARCHS, assert_close, mmpose_litehrnet, randomized_pair
+from litehrnet_mm.testing import ARCHS, assert_close, mmpose_litehrnet, randomized_pair
 
 CASES = [(arch, head) for arch in ARCHS for head in (True, False)]
 

@@ -4,7 +4,7 @@
 # they are.
 import traceback
 import warnings
-from typing import Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmcv.cnn import build_norm_layer
@@ -125,6 +125,7 @@ class LiteHRNet(BaseModule):
         self.with_head = self.spec.with_head
         self.deploy = bool(deploy)
         self.deployed = False
+        self.deploy_form = None  # what runs the parts once switched to deploy
 
         try:
             channels = self._build_layers()
@@ -213,23 +214,48 @@ class LiteHRNet(BaseModule):
                              f'branches needs height and width >= {self.min_input_size} (its '
                              f'lowest branch has stride {self.min_input_size})')
 
-    def switch_to_deploy(self, test_cfg=None) -> None:
+    #: ``make(backbone, target, kernel) -> DeployForm``: converts a backbone's parts to the
+    #: inference form in place and returns what runs them. Registered by
+    #: :mod:`litehrnet_mm.deploy`, which builds the form from these modules (and is imported
+    #: with ``litehrnet_mm``).
+    _make_deploy_form: Optional[Callable] = None
+
+    @classmethod
+    def register_deploy_form(cls, make: Callable) -> None:
+        cls._make_deploy_form = staticmethod(make)
+
+    def switch_to_deploy(self, test_cfg=None, target: Optional[str] = None,
+                         kernel: Optional[bool] = None) -> None:
         """Replace the training modules by the inference form (``litehrnet_mm.deploy``).
 
         Call after loading the weights; the outputs equal the eval-mode outputs of the
         training form. The module can no longer be trained, and its state dict is no longer
-        the checkpoint layout. (``test_cfg`` is accepted because MMPose's
-        ``BasePoseEstimator.switch_to_deploy`` passes it.)
+        the checkpoint layout. ``target`` is what the form runs when nothing traces it
+        (``'eager'`` where oneDNN is usable, else ``'onnx'``; see
+        :class:`litehrnet_mm.deploy.DeployForm`); ``kernel`` whether its depthwise 3x3
+        convolutions use the hand-written kernel (default: ``LITEHRNET_MM_KERNELS``, read
+        now). (``test_cfg`` is accepted because MMPose's ``BasePoseEstimator.switch_to_deploy``
+        passes it.)
         """
         if self.deployed:
+            form = self.deploy_form
+            if target is not None and target != form.target:
+                raise ValueError(f'this backbone is already in deploy form for target '
+                                 f'{form.target!r}; build another from the checkpoint for '
+                                 f'target {target!r}')
+            if kernel is not None and kernel != form.kernel:
+                raise ValueError(f'this backbone is already in deploy form with kernel='
+                                 f'{form.kernel}; build another from the checkpoint for '
+                                 f'kernel={kernel}')
             return
-        from ...deploy.modules import to_deploy
+        if LiteHRNet._make_deploy_form is None:
+            raise RuntimeError('the deploy form is not registered: import litehrnet_mm')
         super().train(False)
-        for name in self._part_names():
-            setattr(self, name, to_deploy(getattr(self, name)))
+        self.deploy_form = LiteHRNet._make_deploy_form(self, target, kernel)
         self.deployed = True
 
-    def _part_names(self) -> Iterator[str]:
+    def part_names(self) -> Iterator[str]:
+        """The attribute names of the parts, in the order they run."""
         yield 'stem'
         for i in range(self.num_stages):
             yield f'transition{i}'
@@ -237,33 +263,26 @@ class LiteHRNet(BaseModule):
         if self.with_head:
             yield 'head_layer'
 
+    def run_parts(self, x: torch.Tensor, *args) -> List[torch.Tensor]:
+        """Stem, transitions, stages and head on ``x``, each called with ``args`` after its
+        input (the deploy form passes its target); every branch of the last part."""
+        y = [self.stem(x, *args)]
+        for i in range(self.num_stages):
+            y = getattr(self, f'transition{i}')(y, *args)
+            y = getattr(self, f'stage{i}')(y, *args)
+        if self.with_head:
+            y = self.head_layer(y, *args)
+        return y
+
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         if self.deploy and not self.deployed and not self.training:
             self.switch_to_deploy()
         if not torch.jit.is_tracing() and not torch.compiler.is_compiling():
             self._check_input(x)
-        channels_last = self.deployed and self._deploy_channels_last(x)
-        if channels_last:  # the deploy form's eager and inductor forms (deploy/layers.py)
-            x = x.contiguous(memory_format=torch.channels_last)
-        y = [self.stem(x)]
-        for i in range(self.num_stages):
-            y = getattr(self, f'transition{i}')(y)
-            y = getattr(self, f'stage{i}')(y)
-        if self.with_head:
-            y = self.head_layer(y)
-        if channels_last and not torch.compiler.is_compiling():
-            return tuple(y[i].contiguous() for i in self.out_indices)
-        # compiling, the outputs stay channels-last: inductor inlines the copy to the standard
-        # layout into the head's loads, and with MMSeg's FCN head at 512x1024 its index
-        # simplification then ran for over 23 minutes (63 s without the copy)
+        if self.deployed:
+            return self.deploy_form(self, x)
+        y = self.run_parts(x)
         return tuple(y[i] for i in self.out_indices)
-
-    @staticmethod
-    def _deploy_channels_last(x: torch.Tensor) -> bool:
-        from ...deploy.layers import channels_last_forms
-        inference = torch.compiler.is_compiling() or not torch.is_grad_enabled()
-        return (inference and x.device.type == 'cpu' and x.dtype == torch.float32
-                and channels_last_forms())
 
     def _frozen_modules(self) -> Iterator[nn.Module]:
         if self.frozen_stages >= 0:

@@ -41,13 +41,14 @@ class IterativeHead(BaseModule):
         return refine_low_to_high(x, self.projects)
 
 
-def refine_low_to_high(x: Sequence[torch.Tensor], projects: Sequence[nn.Module]
-                       ) -> List[torch.Tensor]:
+def refine_low_to_high(x: Sequence[torch.Tensor], projects: Sequence[nn.Module],
+                       *args) -> List[torch.Tensor]:
     """The head's pass from the lowest resolution up: each branch adds the upsampled output
-    of the one below it and goes through its projection (outputs highest resolution first)."""
+    of the one below it and goes through its projection, called with ``args`` after the
+    branch (outputs highest resolution first)."""
     y: List[torch.Tensor] = []
     for s, project in zip(list(x)[::-1], projects):
         if y:
             s = s + upsample_to(y[-1], s.shape[-2:], 2, mode='bilinear', align_corners=True)
-        y.append(project(s))
+        y.append(project(s, *args))
     return y[::-1]

@@ -1,0 +1,116 @@
+"""Runs a part of a model with a backend for the fast estimator and segmentor, building (or
+finding in the cache) the backend's artefact for each input size it meets.
+
+A backend's artefact is built on first use and cached (:mod:`.artefacts`); ``artefact=``
+runs a file built before instead, checked against the model. Pose graphs are built for their
+input size, segmentation graphs with free height and width (multiples of 32) where the backend
+can (the ONNX backends; ``'compiled'`` builds one package per size).
+"""
+import itertools
+import os
+import os.path as osp
+import time
+from typing import Dict, Optional, Tuple
+
+import torch
+
+from ..backends import ArtefactBackend, BackendSpec, Runner, make_backend
+from . import artefacts
+from .parts import deploy_part
+
+__all__ = ['BackendRunner', 'weights_stamp']
+
+
+class BackendRunner:
+    """Runs ``graph`` of a model with a backend; built on the first call, rebuilt when the
+    model's weights change (a checkpoint loaded after the first call).
+
+    Attributes:
+        backend (Backend): The backend, with its options.
+        log (list[dict]): Per runner built: the artefact (None for ``'pytorch'``), whether it
+            was built now, and the seconds it took.
+    """
+
+    def __init__(self, spec: BackendSpec, graph: str, dynamic: bool):
+        self.backend = make_backend(spec)
+        self.graph = graph
+        self.artefacts = isinstance(self.backend, ArtefactBackend)
+        self.dynamic = dynamic and self.artefacts and self.backend.any_size
+        artefact = self.backend.options.artefact if self.artefacts else None
+        if artefact:  # its graph and file type, before the weights load
+            artefacts.check_artefact_kind(artefact, graph, self.backend.name)
+        self._runners: Dict[Optional[Tuple[int, int]], Runner] = {}
+        self._stamp = None
+        self.log = []
+
+    @property
+    def spec(self) -> dict:
+        """``dict(type=NAME, **options)``, every option filled in."""
+        return dict(type=self.backend.name, **self.backend.options.as_dict())
+
+    def __deepcopy__(self, memo):  # sessions and packages do not copy: build them again
+        return BackendRunner(self.backend, self.graph, self.dynamic)
+
+    def __getstate__(self):
+        return dict(spec=self.spec, graph=self.graph, dynamic=self.dynamic)
+
+    def __setstate__(self, state):
+        self.__init__(state['spec'], state['graph'], state['dynamic'])
+
+    def check_device(self, device: torch.device) -> None:
+        """Refuse a device the backend cannot run on."""
+        self.backend.check_device(device)
+
+    def __call__(self, model: torch.nn.Module, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        self.check_device(x.device)
+        stamp = weights_stamp(model)
+        if stamp != self._stamp:  # new weights: nothing built so far serves them
+            self._runners.clear()
+            self._stamp = stamp
+        key = artefacts.size_of(x) if self.artefacts and not self.dynamic else None
+        if key not in self._runners:
+            self._runners[key] = self._make_runner(model, x)
+        return self._runners[key](x)
+
+    def _make_runner(self, model: torch.nn.Module, x: torch.Tensor) -> Runner:
+        start = time.perf_counter()
+        if not self.artefacts:
+            runner = self.backend.run(deploy_part(model, self.graph).to(x.device))
+            self.log.append(dict(artefact=None, built=True,
+                                 seconds=time.perf_counter() - start))
+            return runner
+        h, w = artefacts.size_of(x)
+        expected = artefacts.make_record(model, self.graph, self.backend, h, w, self.dynamic)
+        path, built = self.backend.options.artefact, False
+        if path:
+            artefacts.check_artefact(path, expected)
+        else:
+            path = artefacts.cache_path(expected, self.backend.options.cache_dir)
+            if not (osp.isfile(path) and artefacts.same_record(artefacts.read_record(path),
+                                                               expected)):
+                self._build(model, path, expected, (h, w))
+                built = True
+        self.log.append(dict(artefact=path, built=built, seconds=time.perf_counter() - start))
+        return self.backend.load(path)
+
+    def _build(self, model: torch.nn.Module, path: str, record: dict,
+               size: Tuple[int, int]) -> None:
+        """Build the artefact into a temporary file beside ``path``, then move it there (an
+        interrupted build leaves no half-written artefact in the cache)."""
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        stem, suffix = osp.splitext(path)
+        tmp = f'{stem}.tmp{os.getpid()}{suffix}'
+        try:
+            self.backend.build(deploy_part(model, self.graph), tmp, size, record,
+                               dynamic=self.dynamic)
+            os.replace(tmp, path)
+        finally:
+            if osp.exists(tmp):
+                os.remove(tmp)
+
+
+def weights_stamp(model: torch.nn.Module) -> tuple:
+    """Changes when a parameter or buffer is replaced or written in place (loading a
+    checkpoint, an optimiser step): the tensors' identities and version counters."""
+    tensors = itertools.chain(model.parameters(), model.buffers())
+    return tuple((id(t), t._version) for t in tensors)

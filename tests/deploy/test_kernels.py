@@ -1,0 +1,186 @@
+"""The hand-written depthwise 3x3 kernel (``litehrnet_mm/deploy/csrc/depthwise.cpp``): equal
+to a convolution on every shape it takes, refusing what it does not take, used by every form
+of the deploy model that runs on channels-last tensors, and optional."""
+import copy
+import subprocess
+import sys
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from litehrnet_mm.deploy import kernels
+from litehrnet_mm.deploy.layers import FoldedConv
+from litehrnet_mm.models import LiteHRNet
+from litehrnet_mm.testing import assert_close, randomize
+
+OP = 'litehrnet_mm::depthwise3x3'
+
+needs_kernel = pytest.mark.skipif(not kernels.depthwise_kernel(),
+                                  reason='the kernel cannot be built here (see the warning)')
+
+
+def channels_last(t):
+    return t.contiguous(memory_format=torch.channels_last)
+
+
+def reference(x, weight, bias, stride, relu):
+    y = F.conv2d(x, weight, bias, stride, 1, 1, x.shape[1])
+    return y.relu() if relu else y
+
+
+def taps(weight):
+    return weight.reshape(weight.shape[0], 9).t().contiguous()
+
+
+@needs_kernel
+@pytest.mark.parametrize('channels', [1, 3, 16, 20, 24, 40, 80, 160])
+@pytest.mark.parametrize('size', [(1, 1), (1, 5), (3, 2), (2, 3), (7, 5), (64, 48), (9, 30)])
+@pytest.mark.parametrize('stride', [1, 2])
+def test_kernel_equals_a_depthwise_convolution(channels, size, stride):
+    """Sizes with and without the grouped pixels (20 and 24 channels take P = 4 and 2 pixels at
+    a time; 30 columns leave a remainder), a batch of 2, with and without ReLU."""
+    g = torch.Generator().manual_seed(channels * 100 + size[1])
+    x = channels_last(torch.randn(2, channels, *size, generator=g))
+    weight = torch.randn(channels, 1, 3, 3, generator=g)
+    bias = torch.randn(channels, generator=g)
+    for relu in (False, True):
+        y = torch.ops.litehrnet_mm.depthwise3x3(x, taps(weight), bias, stride, relu)
+        expected = reference(x, weight, bias, stride, relu)
+        assert y.shape == expected.shape
+        assert y.is_contiguous(memory_format=torch.channels_last)
+        assert_close(y, expected, rel=1e-5)
+
+
+@needs_kernel
+@pytest.mark.parametrize('channels,size,factor', [
+    (20, (64, 48), 8), (40, (32, 24), 4), (80, (16, 12), 2), (160, (8, 6), 1), (24, (6, 10), 2),
+    (3, (4, 4), 4)])
+def test_kernel_weights_its_input_by_an_upsampled_scale(channels, size, factor):
+    """``conv(x * upsample_nearest(scale))``: the cross-resolution weighting's multiply, with
+    the scale a channel slice of a channels-last tensor as the deploy form passes it."""
+    g = torch.Generator().manual_seed(channels)
+    x = channels_last(torch.randn(2, channels, *size, generator=g))
+    cells = (size[0] // factor, size[1] // factor)
+    scale = channels_last(torch.rand(2, channels + 5, *cells, generator=g))[:, 5:]
+    weight, bias = torch.randn(channels, 1, 3, 3, generator=g), torch.randn(channels, generator=g)
+    upsampled = F.interpolate(scale, scale_factor=factor, mode='nearest')
+    wide = channels_last(torch.randn(2, 2 * channels, *size, generator=g))
+    for x in (x, wide[:, channels:]):  # and x a channel slice, its pixels 2C floats apart
+        for stride, relu in ((1, False), (2, False), (1, True)):
+            y = torch.ops.litehrnet_mm.depthwise3x3(x, taps(weight), bias, stride, relu, scale,
+                                                    factor)
+            assert_close(y, reference(x * upsampled, weight, bias, stride, relu), rel=1e-5)
+    with pytest.raises(RuntimeError, match=r'scale must be a float32 \(2, .* for factor 3'):
+        torch.ops.litehrnet_mm.depthwise3x3(x, taps(weight), bias, 1, False, scale, 3)
+
+
+@needs_kernel
+def test_kernel_reads_a_channel_slice():
+    """A half of a channels-last tensor (the deploy form's split): channels innermost, pixels
+    further apart than the channel count."""
+    x = channels_last(torch.randn(1, 40, 16, 12))[:, 20:]
+    weight, bias = torch.randn(20, 1, 3, 3), torch.randn(20)
+    for stride in (1, 2):
+        y = torch.ops.litehrnet_mm.depthwise3x3(x, taps(weight), bias, stride, False)
+        assert_close(y, reference(x, weight, bias, stride, False), rel=1e-5)
+
+
+@needs_kernel
+def test_kernel_shape_function_matches_the_kernel():
+    """The fake implementation (what torch.compile and torch.export trace with) gives the
+    real output's shape and strides, with and without the scale, on a channel slice too."""
+    x = channels_last(torch.randn(2, 40, 9, 6))
+    weight, bias = torch.randn(9, 20), torch.randn(20)
+    scale = channels_last(torch.rand(2, 20, 3, 2))
+    for args in ((x[:, 20:], weight, bias, 2, False), (x[:, :20], weight, bias, 1, True),
+                 (x[:, 20:], weight, bias, 1, False, scale, 3)):
+        torch.library.opcheck(torch.ops.litehrnet_mm.depthwise3x3.default, args,
+                              test_utils=('test_schema', 'test_faketensor'))
+
+
+@needs_kernel
+@pytest.mark.parametrize('x,tap,stride,message', [
+    (torch.randn(1, 8, 5, 5), torch.randn(9, 8), 1, 'channels innermost'),
+    (channels_last(torch.randn(1, 8, 5, 5)).double(), torch.randn(9, 8), 1, 'float32'),
+    (channels_last(torch.randn(1, 8, 5, 5)), torch.randn(8, 9), 1, r'taps must be .*\(9, 8\)'),
+    (channels_last(torch.randn(1, 8, 5, 5)), torch.randn(9, 8), 3, 'stride must be 1 or 2'),
+])
+def test_kernel_refuses_what_it_does_not_take(x, tap, stride, message):
+    with pytest.raises(RuntimeError, match=message):
+        torch.ops.litehrnet_mm.depthwise3x3(x, tap, torch.randn(8), stride, False)
+
+
+def _depthwise_convs(model):
+    return sum(isinstance(m, FoldedConv) and m.depthwise3x3 for m in model.modules())
+
+
+def _kernel_calls(fn):
+    with torch.no_grad(), torch.profiler.profile() as prof:
+        out = fn()
+    return sum(e.count for e in prof.key_averages() if e.key == OP), out
+
+
+@needs_kernel
+def test_eager_deploy_form_runs_every_depthwise_conv_in_the_kernel(monkeypatch):
+    source = randomize(LiteHRNet(arch='18')).eval()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        expected = source(x)[0]
+    model, onednn = copy.deepcopy(source), copy.deepcopy(source)
+    model.switch_to_deploy()
+    count = _depthwise_convs(model)
+    assert count == 96  # Lite-HRNet-18: 48 in the blocks, 48 in stem, transitions and fuses
+    calls, out = _kernel_calls(lambda: model(x)[0])
+    assert calls == count
+    assert_close(out, expected, rel=1e-4)
+    monkeypatch.setenv(kernels.ENV_SWITCH, '0')  # a form made now: oneDNN, the same outputs
+    onednn.switch_to_deploy()
+    calls, out = _kernel_calls(lambda: onednn(x)[0])
+    assert calls == 0
+    assert_close(out, expected, rel=1e-4)
+    calls, _ = _kernel_calls(lambda: model(x)[0])  # the first form keeps its kernel
+    assert calls == count
+    monkeypatch.setenv(kernels.ENV_SWITCH, 'off')
+    with pytest.raises(ValueError, match='LITEHRNET_MM_KERNELS must be 0 .* or 1'):
+        copy.deepcopy(source).switch_to_deploy()
+
+
+_FAILED_BUILD = """
+import warnings, torch
+from litehrnet_mm.deploy import kernels
+from litehrnet_mm.models import LiteHRNet
+
+class NoCompiler:
+    @staticmethod
+    def load(**kwargs):
+        raise RuntimeError("Error building extension: x.cpp:1: error: g++: not found")
+
+kernels._cpp_extension = lambda: NoCompiler
+model = LiteHRNet(arch='18').eval()
+x = torch.randn(1, 3, 64, 64)
+with torch.no_grad():
+    expected = model(x)[0]
+    model.switch_to_deploy()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        out = model(x)[0]
+        model(x)
+messages = [str(w.message) for w in caught if 'depthwise 3x3 kernel' in str(w.message)]
+assert len(messages) == 1, messages  # once, not per call
+print(messages[0])
+assert not hasattr(torch.ops.litehrnet_mm, 'depthwise3x3')
+assert (out - expected).abs().max() <= 1e-4 * expected.abs().max(), 'outputs differ'
+print('fell back')
+"""
+
+
+def test_a_failed_build_warns_once_and_keeps_onednn(repo_root):
+    """A fresh process where the build fails (no compiler): one warning that names the error
+    and the fix, then oneDNN convolutions with the same outputs."""
+    done = subprocess.run([sys.executable, '-c', _FAILED_BUILD], cwd=repo_root,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    warning, result = done.stdout.strip().splitlines()[-2:]
+    assert 'error: g++: not found' in warning and 'LITEHRNET_MM_KERNELS=0' in warning
+    assert result == 'fell back'

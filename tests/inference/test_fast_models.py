@@ -1,0 +1,147 @@
+"""The fast estimator and segmentor (litehrnet_mm.inference) through MMPose's and MMSeg's own
+inference APIs, with every backend, against the plain PyTorch model."""
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+
+from litehrnet_mm.backends import BACKENDS
+from litehrnet_mm.builder import build_model
+from litehrnet_mm.inference import fast_config, init_fast_model
+from litehrnet_mm.mim import derived_config
+from litehrnet_mm.testing import randomize
+
+
+def tolerance(expected: np.ndarray) -> dict:
+    """The ONNX tests' tolerances (tests/backends/test_onnx.py)."""
+    return dict(rtol=1e-3, atol=1e-4 * float(np.abs(expected).max()))
+
+
+def near_ties(heatmaps: np.ndarray, delta: float) -> np.ndarray:
+    """Per keypoint, whether MMPose's decoding (argmax, then a quarter-pixel step toward the
+    larger neighbour) could flip under a change of ``delta``: a second maximum, or a pair of
+    neighbours, within ``delta``."""
+    k, h, w = heatmaps.shape
+    ties = np.zeros(k, bool)
+    for i, hm in enumerate(heatmaps):
+        flat = np.sort(hm.ravel())
+        ties[i] = flat[-1] - flat[-2] < delta
+        y, x = np.unravel_index(hm.argmax(), hm.shape)
+        if 0 < x < w - 1:
+            ties[i] |= abs(hm[y, x + 1] - hm[y, x - 1]) < delta
+        if 0 < y < h - 1:
+            ties[i] |= abs(hm[y + 1, x] - hm[y - 1, x]) < delta
+    return ties
+
+
+@pytest.mark.parametrize('backend', list(BACKENDS))
+def test_pose_backend_gives_the_plain_models_keypoints(backend, trained_pose, pose_data,
+                                                       plain_pose, artefact_cache,
+                                                       pose_heatmaps_config, package_max_batch):
+    """Every person of every image; the compiled backend's package takes 2 at a time (the
+    session's package), so images with more persons run in chunks."""
+    from mmpose.apis import inference_topdown
+    options = {} if backend == 'pytorch' else dict(cache_dir=artefact_cache)
+    if backend == 'compiled':
+        options['max_batch'] = package_max_batch
+    model = init_fast_model(pose_heatmaps_config, trained_pose, backend, **options)
+    assert type(model).__name__ == 'FastTopdownPoseEstimator'
+    checked = excluded = 0
+    for img, boxes in pose_data['boxes'].items():
+        results = inference_topdown(model, img, boxes)
+        assert len(results) == len(plain_pose[img]) == len(boxes)
+        for fast, plain in zip(results, plain_pose[img]):
+            hm, hm_ref = (r.pred_fields.heatmaps.numpy() for r in (fast, plain))
+            np.testing.assert_allclose(hm, hm_ref, **tolerance(hm_ref))
+            assert hm_ref.max() > 0.3  # trained: clear peaks
+            ties = near_ties(hm_ref, 2 * float(np.abs(hm - hm_ref).max()) + 1e-7)
+            kpts, kpts_ref = fast.pred_instances.keypoints[0], plain.pred_instances.keypoints[0]
+            np.testing.assert_allclose(kpts[~ties], kpts_ref[~ties], rtol=0, atol=0.5)
+            checked += int((~ties).sum())
+            excluded += int(ties.sum())
+    print(f'{backend}: {checked} keypoints within 0.5 px, {excluded} near ties excluded')
+    assert checked >= 0.9 * (checked + excluded)
+    if backend != 'pytorch':
+        assert model.backend_runner.log[0]['artefact'].startswith(artefact_cache)
+
+
+def test_weights_loaded_after_the_first_call_rebuild_the_runner(trained_pose, pose_data,
+                                                                pose_heatmaps_config):
+    from mmpose.apis import inference_topdown
+    model = init_fast_model(pose_heatmaps_config, trained_pose, 'pytorch')
+    img, boxes = next(iter(pose_data['boxes'].items()))
+    before = inference_topdown(model, img, boxes)[0].pred_fields.heatmaps
+    plain = build_model(pose_heatmaps_config, trained_pose)
+    randomize(plain, seed=9)
+    model.load_state_dict(plain.state_dict())
+    after = inference_topdown(model, img, boxes)[0].pred_fields.heatmaps
+    expected = inference_topdown(plain, img, boxes)[0].pred_fields.heatmaps
+    assert not torch.allclose(before, expected, atol=1e-3)
+    np.testing.assert_allclose(after.numpy(), expected.numpy(), **tolerance(expected.numpy()))
+    assert len(model.backend_runner.log) == 2
+
+
+def test_mmpose_inferencer_runs_a_backend(trained_pose, pose_data, artefact_cache, configs):
+    from mmpose.apis import MMPoseInferencer, inference_topdown
+    config = fast_config(configs.synthetic_pose, 'onnxruntime', cache_dir=artefact_cache)
+    inferencer = MMPoseInferencer(pose2d=config, pose2d_weights=trained_pose,
+                                  det_model='whole_image', device='cpu')
+    fast = inferencer.inferencer.model
+    assert type(fast).__name__ == 'FastTopdownPoseEstimator'
+    plain = build_model(configs.synthetic_pose, trained_pose)
+    for img in list(pose_data['boxes'])[:2]:
+        person = next(inferencer(img))['predictions'][0][0]
+        expected = inference_topdown(plain, img)[0].pred_instances  # whole image
+        np.testing.assert_allclose(person['keypoints'], expected.keypoints[0], rtol=0, atol=0.5)
+    assert fast.backend_runner.log and fast.backend_runner.log[0]['artefact'].endswith('.onnx')
+
+
+def test_a_config_file_selects_the_backend(trained_pose, pose_data, plain_pose, tmp_path,
+                                           configs):
+    """The route without our Python API: a config that inherits ours and sets the model type
+    and backend, built by MMPose's init_model (custom_imports registers the classes)."""
+    from mmpose.apis import inference_topdown, init_model
+    model_cfg = dict(type='litehrnet_mm.FastTopdownPoseEstimator', backend=dict(type='pytorch'))
+    config = derived_config(configs.synthetic_pose, str(tmp_path / 'fast.py'),
+                            dict(model=model_cfg))
+    model = init_model(config, trained_pose, device='cpu')
+    assert type(model).__name__ == 'FastTopdownPoseEstimator'
+    img, boxes = next(iter(pose_data['boxes'].items()))
+    got = inference_topdown(model, img, boxes)[0].pred_instances.keypoints
+    np.testing.assert_allclose(got, plain_pose[img][0].pred_instances.keypoints, atol=0.5)
+    bad = derived_config(configs.synthetic_pose, str(tmp_path / 'bad.py'),
+                         dict(model=dict(model_cfg, backend=dict(type='tensorrt'))))
+    with pytest.raises(ValueError, match='unknown backend .tensorrt.'):
+        init_model(bad, device='cpu')
+
+
+@pytest.mark.parametrize('backend', list(BACKENDS))
+def test_seg_backend_gives_the_plain_models_logits(backend, seg_checkpoint, seg_images,
+                                                   artefact_cache, tiny_seg_config):
+    from mmseg.apis import inference_model
+    options = {} if backend == 'pytorch' else dict(cache_dir=artefact_cache)
+    model = init_fast_model(tiny_seg_config, seg_checkpoint, backend, **options)
+    assert type(model).__name__ == 'FastEncoderDecoder'
+    padded = Config.fromfile(tiny_seg_config)  # the plain model, padded as the fast one
+    padded.model.data_preprocessor.test_cfg = dict(size_divisor=32)
+    plain = build_model(padded, seg_checkpoint)
+    for name, img in seg_images.items():
+        if backend == 'compiled' and name == 'wide':
+            continue  # a second package (one per size) would take another minute
+        fast, ref = inference_model(model, img), inference_model(plain, img)
+        logits, expected = fast.seg_logits.data.numpy(), ref.seg_logits.data.numpy()
+        assert logits.shape[1:] == img.shape[:2]
+        padding = fast.metainfo['img_padding_size']  # (left, right, top, bottom)
+        assert (sum(padding) > 0) == (name != 'multiple'), (name, padding)
+        assert expected.std() > 0.1
+        np.testing.assert_allclose(logits, expected, **tolerance(expected))
+        agree = (fast.pred_sem_seg.data == ref.pred_sem_seg.data).float().mean()
+        assert agree > 0.999, (name, agree)
+    if backend != 'pytorch':  # a package per padded size (one here), ONNX: one for all sizes
+        assert len(model.backend_runner.log) == 1, model.backend_runner.log
+
+
+def test_cpu_backend_refuses_another_device(trained_pose, configs):
+    model = init_fast_model(configs.synthetic_pose, trained_pose, 'onnxruntime')
+    with pytest.raises(RuntimeError, match="backend 'onnxruntime' runs on the CPU, not on meta"):
+        model.to('meta')
