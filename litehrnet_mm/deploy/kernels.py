@@ -9,10 +9,16 @@ and registered as a PyTorch operator with a fake (shape) implementation, so that
 ``torch.compile`` and AOTInductor call it like any other op.
 
 Where it cannot be built, the deploy form warns once and keeps oneDNN's convolution (same
-outputs, slower). ``LITEHRNET_MM_KERNELS=0`` turns the kernel off without trying. The switch
-is read once, when a deploy form is made (:func:`litehrnet_mm.deploy.to_deploy`): each
-depthwise layer keeps what it was made with, and so do the compiled graphs and packages
-traced from it.
+outputs, slower). ``LITEHRNET_MM_KERNELS=0`` (or ``false``, ``no``, ``off``, empty) turns the
+kernel off without trying. The switch is read once, when a deploy form is made
+(:func:`litehrnet_mm.deploy.to_deploy`): each depthwise layer keeps what it was made with, and
+so do the compiled graphs and packages traced from it.
+
+Processes that build the kernel at once take turns: the build runs under a lock of ours (an
+``flock``, released when its process ends, however it ends: a builder killed mid-build blocks
+no one), which waits at most ``LITEHRNET_MM_KERNEL_LOCK_TIMEOUT`` seconds (default 600) and
+then falls back to oneDNN with a warning. (torch 2.14's own build lock is an ``flock`` too;
+older torch left a lock file that made every later process wait forever.)
 """
 import functools
 import logging
@@ -23,7 +29,13 @@ from typing import List, Optional
 
 import torch
 
+from ..fileio import file_lock
+
 ENV_SWITCH = 'LITEHRNET_MM_KERNELS'
+LOCK_TIMEOUT_ENV = 'LITEHRNET_MM_KERNEL_LOCK_TIMEOUT'
+#: the values of :data:`ENV_SWITCH`, case aside
+SWITCH_OFF = ('0', 'false', 'no', 'off', '')
+SWITCH_ON = ('1', 'true', 'yes', 'on')
 SOURCES = [osp.join(osp.dirname(__file__), 'csrc', 'depthwise.cpp')]
 
 # The vector instructions the kernel may use, from the level PyTorch's own CPU kernels use
@@ -41,12 +53,25 @@ def _isa() -> str:
 
 
 def kernels_enabled() -> bool:
-    """Whether ``LITEHRNET_MM_KERNELS`` allows the hand-written kernels (on unless ``0``)."""
-    value = os.environ.get(ENV_SWITCH, '1').strip()
-    if value not in ('0', '1'):
-        raise ValueError(f'{ENV_SWITCH} must be 0 (use oneDNN only) or 1 (default), '
-                         f'got {value!r}')
-    return value == '1'
+    """Whether ``LITEHRNET_MM_KERNELS`` allows the hand-written kernels (on when unset)."""
+    value = os.environ.get(ENV_SWITCH, '1').strip().lower()
+    if value not in SWITCH_OFF + SWITCH_ON:
+        raise ValueError(f'{ENV_SWITCH} must be one of {", ".join(SWITCH_ON)} (the default) '
+                         f'or {", ".join(v for v in SWITCH_OFF if v)} or empty (oneDNN only), '
+                         f'got {os.environ[ENV_SWITCH]!r}')
+    return value in SWITCH_ON
+
+
+def lock_timeout() -> float:
+    """Seconds to wait for another process's build (:data:`LOCK_TIMEOUT_ENV`, default 600)."""
+    value = os.environ.get(LOCK_TIMEOUT_ENV, '600')
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1
+    if not seconds >= 0:
+        raise ValueError(f'{LOCK_TIMEOUT_ENV} must be a number of seconds >= 0, got {value!r}')
+    return seconds
 
 
 def build_flags() -> List[str]:
@@ -74,16 +99,24 @@ def _cpp_extension():
     return cpp_extension
 
 
+def _build() -> None:
+    """Build (or load the build of) the extension, under our lock (see the module
+    docstring)."""
+    cpp_extension = _cpp_extension()
+    name = f'litehrnet_mm_kernels_{_isa().lower()}'
+    folder = cpp_extension._get_build_directory(name, verbose=False)
+    with file_lock(osp.join(folder, 'litehrnet_mm.lock'), timeout=lock_timeout()):
+        cpp_extension.load(name=name, sources=SOURCES, extra_cflags=build_flags(),
+                           extra_ldflags=['-fopenmp'], is_python_module=False, verbose=False)
+
+
 @functools.lru_cache(maxsize=None)
 def _load() -> Optional[str]:
     """Build and register the kernel once per process: None, or why it failed."""
     if not hasattr(torch.ops.litehrnet_mm, 'depthwise3x3'):
-        cpp_extension = _cpp_extension()
         try:
-            cpp_extension.load(name=f'litehrnet_mm_kernels_{_isa().lower()}', sources=SOURCES,
-                               extra_cflags=build_flags(), extra_ldflags=['-fopenmp'],
-                               is_python_module=False, verbose=False)
-        except Exception as e:  # no compiler, no ninja, a read-only cache...
+            _build()
+        except Exception as e:  # no compiler, no ninja, a read-only cache, a lock timeout...
             reason = _reason(e)
             warnings.warn(
                 f'litehrnet_mm: could not build the depthwise 3x3 kernel ({reason}); the '

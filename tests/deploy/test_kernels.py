@@ -141,9 +141,21 @@ def test_eager_deploy_form_runs_every_depthwise_conv_in_the_kernel(monkeypatch):
     assert_close(out, expected, rel=1e-4)
     calls, _ = _kernel_calls(lambda: model(x)[0])  # the first form keeps its kernel
     assert calls == count
-    monkeypatch.setenv(kernels.ENV_SWITCH, 'off')
-    with pytest.raises(ValueError, match='LITEHRNET_MM_KERNELS must be 0 .* or 1'):
+    monkeypatch.setenv(kernels.ENV_SWITCH, 'maybe')
+    with pytest.raises(ValueError, match="LITEHRNET_MM_KERNELS must be one of 1, true, yes, on "
+                                         r"\(the default\) or 0, false, no, off or empty "
+                                         r"\(oneDNN only\), got 'maybe'"):
         copy.deepcopy(source).switch_to_deploy()
+
+
+@pytest.mark.parametrize('value,on', [
+    ('1', True), ('true', True), ('Yes', True), (' on ', True), ('0', False), ('false', False),
+    ('NO', False), ('off', False), ('', False)])
+def test_the_switch_takes_the_usual_words(value, on, monkeypatch):
+    monkeypatch.setenv(kernels.ENV_SWITCH, value)
+    assert kernels.kernels_enabled() is on
+    monkeypatch.delenv(kernels.ENV_SWITCH)
+    assert kernels.kernels_enabled()  # on by default
 
 
 _FAILED_BUILD = """
@@ -152,6 +164,11 @@ from litehrnet_mm.deploy import kernels
 from litehrnet_mm.models import LiteHRNet
 
 class NoCompiler:
+    @staticmethod
+    def _get_build_directory(name, verbose):
+        import tempfile
+        return tempfile.mkdtemp()
+
     @staticmethod
     def load(**kwargs):
         raise RuntimeError("Error building extension: x.cpp:1: error: g++: not found")
@@ -184,3 +201,70 @@ def test_a_failed_build_warns_once_and_keeps_onednn(repo_root):
     warning, result = done.stdout.strip().splitlines()[-2:]
     assert 'error: g++: not found' in warning and 'LITEHRNET_MM_KERNELS=0' in warning
     assert result == 'fell back'
+
+
+# the build's lock: processes take turns, a killed builder blocks no one, a wait has an end
+
+_HOLD_THE_LOCK = """
+import os, signal, sys, time
+from litehrnet_mm.deploy import kernels
+from litehrnet_mm.fileio import file_lock
+folder = kernels._cpp_extension()._get_build_directory(
+    f'litehrnet_mm_kernels_{kernels._isa().lower()}', verbose=False)
+with file_lock(os.path.join(folder, 'litehrnet_mm.lock')):
+    print('holding', flush=True)
+    if sys.argv[1] == 'die':
+        os.kill(os.getpid(), signal.SIGKILL)  # as a builder killed mid-build
+    time.sleep(float(sys.argv[1]))
+"""
+
+_USE_THE_KERNEL = """
+import time, warnings
+start = time.monotonic()
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter('always')
+    from litehrnet_mm.deploy import kernels
+    print(kernels.depthwise_kernel(), round(time.monotonic() - start))
+for w in caught:
+    if 'depthwise 3x3 kernel' in str(w.message):
+        print(w.message)
+"""
+
+
+def _python(code, *args, env=None, timeout=300, **kwargs):
+    import os
+    return subprocess.Popen([sys.executable, '-c', code, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, **(env or {})), **kwargs)
+
+
+@needs_kernel
+def test_a_build_that_waits_too_long_falls_back_to_onednn(repo_root):
+    holder = _python(_HOLD_THE_LOCK, '30', cwd=repo_root)
+    try:
+        assert holder.stdout.readline().strip() == 'holding'
+        user = _python(_USE_THE_KERNEL, env={'LITEHRNET_MM_KERNEL_LOCK_TIMEOUT': '1'},
+                       cwd=repo_root)
+        out, err = user.communicate(timeout=300)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert user.returncode == 0, err[-3000:]
+    first, warning = out.strip().splitlines()[:2]
+    assert first.split()[0] == 'False'
+    assert 'litehrnet_mm.lock stayed locked by another process for 1 s' in warning
+    assert 'uses oneDNN convolutions instead' in warning
+
+
+@needs_kernel
+def test_a_builder_killed_while_it_holds_the_lock_blocks_no_one(repo_root):
+    holder = _python(_HOLD_THE_LOCK, 'die', cwd=repo_root)
+    assert holder.stdout.readline().strip() == 'holding'
+    holder.wait(timeout=60)
+    assert holder.returncode == -9
+    user = _python(_USE_THE_KERNEL, env={'LITEHRNET_MM_KERNEL_LOCK_TIMEOUT': '60'},
+                   cwd=repo_root)
+    out, err = user.communicate(timeout=300)
+    assert user.returncode == 0, err[-3000:]
+    available, seconds = out.split()[:2]
+    assert available == 'True' and int(seconds) < 60
