@@ -4,7 +4,8 @@ Every checkpoint MMEngine loads (``load_from``, resume, ``init_model``,
 ``init_cfg=dict(type='Pretrained')``, inferencers) goes through its ``CheckpointLoader``.
 Importing ``litehrnet_mm`` registers these loaders there, for every scheme MMEngine knows:
 
-- files are read with ``torch.load(weights_only=True)`` and the allow-list of
+- files, and the bytes that MMEngine's ``pavi://``, ``s3://`` and ``petrel://`` backends
+  fetch, are read with ``torch.load(weights_only=True)`` and the allow-list of
   :mod:`litehrnet_mm.weights_only`, even where ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` is set; a
   refused file raises an error naming it;
 - the config texts a checkpoint carries (``meta['config']``, ``meta['cfg']`` and the message
@@ -23,11 +24,13 @@ naming the checkpoint: they would build the model from the checkpoint's config t
 """
 import functools
 import hashlib
+import io
 import os
 import os.path as osp
 import pickle
 import re
-from typing import Any, Callable, Optional
+import tempfile
+from typing import Any, BinaryIO, Optional, Union
 from urllib.parse import urlparse
 
 import torch
@@ -60,13 +63,11 @@ def _checked(checkpoint: Any, source: str) -> Any:
     return drop_config_texts(checkpoint)
 
 
-def load_from_local(filename: str, map_location: Any = None) -> Any:
-    """A local checkpoint file, loaded with ``weights_only=True``, without config texts."""
-    path = osp.expanduser(filename)
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'checkpoint not found: {filename}')
+def _load(source: Union[str, BinaryIO], filename: str, map_location: Any) -> Any:
+    """``torch.load(source, weights_only=True)``, refusals naming ``filename``; without
+    config texts."""
     try:
-        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+        checkpoint = torch.load(source, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
         reason = str(e).split('WeightsUnpickler error: ')[-1].split('\n')[0]
         raise pickle.UnpicklingError(
@@ -76,6 +77,14 @@ def load_from_local(filename: str, map_location: Any = None) -> Any:
             'weights_only=False (and save its state_dict) only if you trust its source.'
         ) from None
     return _checked(checkpoint, filename)
+
+
+def load_from_local(filename: str, map_location: Any = None) -> Any:
+    """A local checkpoint file, loaded with ``weights_only=True``, without config texts."""
+    path = osp.expanduser(filename)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'checkpoint not found: {filename}')
+    return _load(path, filename, map_location)
 
 
 def load_from_url(url: str, map_location: Any = None, model_dir: Optional[str] = None) -> Any:
@@ -137,14 +146,27 @@ def load_from_mmcls(filename: str, map_location: Any = None) -> Any:
     return mmengine_checkpoint._process_mmcls_checkpoint(load_from_url(url, map_location))
 
 
-def _checking(loader: Callable) -> Callable:
-    """One of MMEngine's other loaders (pavi, s3), with the loaded checkpoint checked."""
+def load_from_pavi(filename: str, map_location: Any = None) -> Any:
+    """``pavi://PATH``: downloaded from PAVI's model cloud as MMEngine does, then loaded as a
+    local file is."""
+    try:
+        from pavi import modelcloud
+    except ImportError:
+        raise ImportError('Please install pavi to load checkpoint from modelcloud.') from None
+    model = modelcloud.get(filename[len('pavi://'):])
+    with tempfile.TemporaryDirectory() as folder:
+        path = osp.join(folder, model.name)
+        model.download(path)
+        return _load(path, filename, map_location)
 
-    @functools.wraps(loader)
-    def load(filename: str, map_location: Any = None) -> Any:
-        return _checked(loader(filename, map_location), filename)
 
-    return load
+def load_from_ceph(filename: str, map_location: Any = None, backend: str = 'petrel') -> Any:
+    """``s3://`` and ``petrel://``: the bytes MMEngine's file backend fetches, loaded as a
+    local file is."""
+    file_backend = mmengine_checkpoint.get_file_backend(filename,
+                                                        backend_args={'backend': backend})
+    with io.BytesIO(file_backend.get(filename)) as buffer:
+        return _load(buffer, filename, map_location)
 
 
 _original_inferencer_init_model = BaseInferencer._init_model
@@ -168,7 +190,6 @@ def enable() -> None:
     register(('modelzoo://', 'torchvision://'), load_from_torchvision)
     register(('open-mmlab://', 'openmmlab://'), load_from_openmmlab)
     register('mmcls://', load_from_mmcls)
-    register('pavi://', _checking(mmengine_checkpoint.load_from_pavi))
-    register([r'(\S+\:)?s3://', r'(\S+\:)?petrel://'],
-             _checking(mmengine_checkpoint.load_from_ceph))
+    register('pavi://', load_from_pavi)
+    register([r'(\S+\:)?s3://', r'(\S+\:)?petrel://'], load_from_ceph)
     BaseInferencer._init_model = _inferencer_init_model

@@ -48,11 +48,60 @@ def test_every_scheme_loads_through_ours(path, loader):
     assert BaseInferencer._init_model is loaders._inferencer_init_model
 
 
-@pytest.mark.parametrize('path,original', [
-    ('pavi://x', mmengine_checkpoint.load_from_pavi),
-    ('s3://bucket/x.pth', mmengine_checkpoint.load_from_ceph)])
-def test_other_schemes_are_checked_after_mmengines_download(path, original):
-    assert CheckpointLoader._get_checkpoint_loader(path).__wrapped__ is original
+@pytest.mark.parametrize('path,loader', [
+    ('pavi://x', loaders.load_from_pavi),
+    ('s3://bucket/x.pth', loaders.load_from_ceph),
+    ('petrel://bucket/x.pth', loaders.load_from_ceph),
+    ('cluster1:s3://bucket/x.pth', loaders.load_from_ceph)])
+def test_remote_schemes_load_through_ours(path, loader):
+    assert CheckpointLoader._get_checkpoint_loader(path) is loader
+
+
+class _Bytes:
+    """An MMEngine file backend that serves the bytes of one file."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def get(self, filename):
+        return open(self.path, 'rb').read()
+
+
+def test_s3_and_petrel_bytes_load_with_weights_only(tmp_path, toy_checkpoint, monkeypatch,
+                                                    marker):
+    """The bytes of an object store go through ``weights_only`` as a local file does (MMEngine
+    passes them to ``torch.load`` without it): a checkpoint loads, a payload is refused."""
+    evil = save({'state_dict': {}, 'x': RunsCode(marker)}, str(tmp_path / 'evil.pth'))
+    served = {'s3://bucket/good.pth': toy_checkpoint, 'petrel://bucket/evil.pth': evil}
+    monkeypatch.setattr(mmengine_checkpoint, 'get_file_backend',
+                        lambda filename, backend_args: _Bytes(served[filename]))
+    assert _load_checkpoint('s3://bucket/good.pth')['meta']['iter'] == 2
+    with pytest.raises(pickle.UnpicklingError, match='refused to load checkpoint '
+                                                     'petrel://bucket/evil.pth'):
+        _load_checkpoint('petrel://bucket/evil.pth')
+
+
+def test_pavi_downloads_load_with_weights_only(tmp_path, toy_checkpoint, monkeypatch, marker):
+    import shutil
+    import sys
+    import types
+    evil = save({'state_dict': {}, 'x': RunsCode(marker)}, str(tmp_path / 'evil.pth'))
+    files = {'runs/good': toy_checkpoint, 'runs/evil': evil}
+
+    class Model:
+        def __init__(self, path):
+            self.name, self.source = 'model.pth', files[path]
+
+        def download(self, target):
+            shutil.copy(self.source, target)
+
+    pavi = types.ModuleType('pavi')
+    pavi.modelcloud = types.SimpleNamespace(get=Model)
+    monkeypatch.setitem(sys.modules, 'pavi', pavi)
+    assert _load_checkpoint('pavi://runs/good')['meta']['iter'] == 2
+    with pytest.raises(pickle.UnpicklingError, match='refused to load checkpoint '
+                                                     'pavi://runs/evil'):
+        _load_checkpoint('pavi://runs/evil')
 
 
 def test_a_pickle_that_runs_code_is_refused_naming_the_file(tmp_path, marker, monkeypatch):
