@@ -8,7 +8,10 @@ with a chosen backend, through MMPose's or MMSeg's own inference API.
 Pose (top-down): each person box of an image (the whole image, or the boxes that a COCO-style
 file gives: ``{"images": [...], "annotations": [{"image_id", "bbox": [x, y, w, h]}]}`` or
 ``[{"file_name", "bbox"}]``) goes through ``inference_topdown``; writes MMPose's
-visualizations (``vis/``) and the keypoints (``keypoints.json``, MMPose's instance format).
+visualizations (``vis/``) and the keypoints in MMPose's instance format: ``keypoints.jsonl``,
+one line per image as soon as it is done (a run that stops keeps every image it finished),
+and ``keypoints.json`` (all of them) at the end. The boxes file names its images by their
+path relative to the input folder (a file name alone serves when no other entry has it).
 Segmentation: ``inference_model``; writes MMSeg's overlays (``vis/``) and the label maps
 (``pred/``). A video is read frame by frame with OpenCV and written back visualised.
 
@@ -19,18 +22,21 @@ with MMPose's own ``LiteHRNet`` class, for comparison. Throughput counts reading
 the model and decoding of every input after one warm-up call (which builds or loads the
 artefact); writing the outputs is not counted. Inputs are checked before any work: a missing
 or unreadable image or video is an error; a file in a folder that is not an image is skipped
-with a warning.
+with a warning, and so is an image whose contents do not decode (counted in the summary).
 """
 import argparse
 import json
+import math
 import os
 import os.path as osp
 import sys
 import time
 import warnings
-from typing import Dict, Iterator, List, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
+
+from litehrnet_mm.fileio import write_bytes, write_json
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v')
@@ -43,6 +49,7 @@ class Inputs:
     def __init__(self, path: str):
         import cv2
         self.path, self.video = path, None
+        self.skipped: List[str] = []  # images whose contents did not decode
         if osp.isdir(path):
             names = sorted(os.listdir(path))
             self.files, stems = [], {}
@@ -105,8 +112,22 @@ class Inputs:
         for path in self.files:
             img = cv2.imread(path)
             if img is None:
-                raise ValueError(f'cannot read image {path}')
-            yield osp.splitext(osp.basename(path))[0], img
+                if path not in self.skipped:
+                    warnings.warn(f'skipping {path}: its contents do not decode as an image '
+                                  f'(damaged?)')
+                    self.skipped.append(path)
+                continue
+            yield self.name_of(path), img
+
+    @staticmethod
+    def name_of(path: str) -> str:
+        """What the outputs of an image are named: its file name without the extension."""
+        return osp.splitext(osp.basename(path))[0]
+
+    def relative(self, path: str) -> str:
+        """An image's path relative to the input folder (its file name for a single image)."""
+        folder = self.path if osp.isdir(self.path) else osp.dirname(self.path)
+        return osp.relpath(path, folder).replace(os.sep, '/')
 
 
 BOXES_FORMAT = ('a COCO-style file: a dict with "images" ([{"id", "file_name"}]) and '
@@ -115,9 +136,22 @@ BOXES_FORMAT = ('a COCO-style file: a dict with "images" ([{"id", "file_name"}])
                 'with iscrowd set are left out')
 
 
+def _box(path: str, i: int, box) -> List[float]:
+    """An entry's [x, y, w, h] as [x1, y1, x2, y2]: four finite numbers, width and height
+    positive, else an error naming the file and the entry."""
+    valid = (isinstance(box, list) and len(box) == 4
+             and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                     and math.isfinite(v) for v in box))
+    if not valid or box[2] <= 0 or box[3] <= 0:
+        raise ValueError(f'{path}: entry {i} has the bbox {box!r}; a box is [x, y, w, h], four '
+                         f'finite numbers with w > 0 and h > 0')
+    x, y, w, h = box
+    return [x, y, x + w, y + h]
+
+
 def load_boxes(path: str) -> Dict[str, np.ndarray]:
-    """Person boxes (N, 4), xyxy, per image (its file name without folder and extension),
-    from a COCO-style file (:data:`BOXES_FORMAT`)."""
+    """Person boxes (N, 4), xyxy, per image (its file name as the file gives it, a path
+    relative to the input folder), from a COCO-style file (:data:`BOXES_FORMAT`)."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'boxes file not found: {path}')
     try:
@@ -138,16 +172,38 @@ def load_boxes(path: str) -> Dict[str, np.ndarray]:
     boxes: Dict[str, List] = {}
     for i, entry in enumerate(entries):
         name, box = entry.get('file_name'), entry.get('bbox')
-        if name is None or not (isinstance(box, list) and len(box) == 4):
+        if not isinstance(name, str) or 'bbox' not in entry:
             raise ValueError(f'{path}: entry {i} has no file name or no [x, y, w, h] bbox '
                              f'(detection results with only an image_id need the "images" '
                              f'list that names their files); --bboxes takes {BOXES_FORMAT}')
         if entry.get('category_id', 1) != 1 or entry.get('iscrowd', 0):
             continue
-        x, y, w, h = box
-        stem = osp.splitext(osp.basename(name))[0]  # inputs are named by their stems
-        boxes.setdefault(stem, []).append([x, y, x + w, y + h])
+        key = osp.normpath(name).replace(os.sep, '/')
+        boxes.setdefault(key, []).append(_box(path, i, box))
     return {k: np.array(v, dtype=np.float32) for k, v in boxes.items()}
+
+
+def boxes_of_inputs(boxes: Dict[str, np.ndarray], inputs: 'Inputs',
+                    source: str) -> Dict[str, Optional[np.ndarray]]:
+    """The boxes of each input image, by output name: those given for its path relative to the
+    input folder, else for its file name when exactly one entry has it. Refuses an image that
+    entries of several paths could mean, naming them."""
+    by_name: Dict[str, List[str]] = {}
+    for key in boxes:
+        by_name.setdefault(osp.basename(key), []).append(key)
+    found = {}
+    for path in inputs.files:
+        relative = inputs.relative(path)
+        if relative in boxes:
+            found[inputs.name_of(path)] = boxes[relative]
+            continue
+        keys = by_name.get(osp.basename(relative), [])
+        if len(keys) > 1:
+            raise ValueError(f'{source} has boxes for {" and ".join(sorted(keys))}, and '
+                             f'{path} could be either: name the images by their path '
+                             f'relative to the input folder ({relative})')
+        found[inputs.name_of(path)] = boxes[keys[0]] if keys else None
+    return found
 
 
 def model_config(cfg, args):
@@ -199,6 +255,14 @@ class PoseTask:
                 return None
         return merge_data_samples(inference_topdown(self.model, img, bboxes))
 
+    def open(self, out_dir: str) -> None:
+        """Start ``keypoints.jsonl``: each image's record is appended when it is done."""
+        self.lines = open(osp.join(out_dir, 'keypoints.jsonl'), 'w')
+
+    def close(self) -> None:
+        if getattr(self, 'lines', None) is not None:
+            self.lines.close()
+
     def warm_up(self, img: np.ndarray) -> None:
         """One call on the whole image: builds or loads the backend's artefact."""
         from mmpose.apis import inference_topdown
@@ -214,13 +278,14 @@ class PoseTask:
     def record(self, name: str, result) -> None:
         from mmpose.structures import split_instances
         instances = [] if result is None else split_instances(result.pred_instances)
-        self.records.append(dict(image=name, instances=instances))
+        record = json.loads(json.dumps(dict(image=name, instances=instances),
+                                       default=lambda v: v.tolist()))  # NumPy values
+        self.records.append(record)
+        self.lines.write(json.dumps(record) + '\n')
+        self.lines.flush()
 
     def finish(self, out_dir: str) -> str:
-        path = osp.join(out_dir, 'keypoints.json')
-        with open(path, 'w') as f:
-            json.dump(self.records, f, default=lambda v: v.tolist())  # NumPy values
-        return path
+        return write_json(osp.join(out_dir, 'keypoints.json'), self.records)
 
 
 class SegTask:
@@ -249,10 +314,17 @@ class SegTask:
                                        draw_gt=False, show=False)
         return mmcv.rgb2bgr(self.visualizer.get_image())
 
+    def open(self, out_dir: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
     def record(self, name: str, result) -> None:
         import cv2
         labels = result.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)
-        cv2.imwrite(osp.join(self.args.out_dir, 'pred', f'{name}.png'), labels)
+        write_bytes(osp.join(self.args.out_dir, 'pred', f'{name}.png'),
+                    cv2.imencode('.png', labels)[1].tobytes())
         self.written += 1
 
     def finish(self, out_dir: str) -> str:
@@ -303,7 +375,9 @@ def main(argv=None):
         inputs = Inputs(args.input)
         if args.bboxes and inputs.video:
             raise ValueError('--bboxes names images; a video takes whole-frame boxes')
-        boxes = load_boxes(args.bboxes) if args.bboxes else None
+        boxes = None
+        if args.bboxes:
+            boxes = boxes_of_inputs(load_boxes(args.bboxes), inputs, args.bboxes)
         cfg = model_config(cfg, args)
     except (FileNotFoundError, ValueError, ImportError) as e:
         sys.exit(str(e))
@@ -332,45 +406,57 @@ def main(argv=None):
     writer, seconds, count = None, 0.0, 0
     progress = ProgressBar(len(inputs))
     items = iter(inputs)
-    while True:
-        tick = time.perf_counter()
-        try:
-            name, img = next(items)  # reading counts
-        except StopIteration:
-            break
-        result = job.infer(name, img)
-        if result is not None:  # None: an image the boxes file gives no person in
-            seconds += time.perf_counter() - tick
-            count += 1
-        job.record(name, result)
-        if not args.no_vis:
-            drawn = job.draw(img, result) if result is not None else img
-            if inputs.video:
-                if writer is None:
+    job.open(args.out_dir)
+    try:  # the results so far stay written, and the video is closed, however the run ends
+        while True:
+            tick = time.perf_counter()
+            try:
+                name, img = next(items)  # reading counts
+            except StopIteration:
+                break
+            result = job.infer(name, img)
+            if result is not None:  # None: an image the boxes file gives no person in
+                seconds += time.perf_counter() - tick
+                count += 1
+            job.record(name, result)
+            if not args.no_vis:
+                drawn = job.draw(img, result) if result is not None else img
+                if inputs.video:
+                    if writer is None:
+                        writer = _video_writer(args, inputs, drawn)
+                    writer.write(drawn)
+                else:
                     import cv2
-                    out = osp.join(args.out_dir, 'vis',
-                                   osp.splitext(osp.basename(inputs.video))[0] + '.mp4')
-                    writer = cv2.VideoWriter(out, cv2.VideoWriter_fourcc(*'mp4v'), inputs.fps,
-                                             (drawn.shape[1], drawn.shape[0]))
-                    if not writer.isOpened():
-                        raise RuntimeError(f'OpenCV cannot write {out} (no mp4v encoder); '
-                                           f'pass --no-vis to skip the visualised video')
-                writer.write(drawn)
-            else:
-                import mmcv
-                mmcv.imwrite(drawn, osp.join(args.out_dir, 'vis', f'{name}.png'))
-        progress.update()
-    if writer is not None:
-        writer.release()
+                    write_bytes(osp.join(args.out_dir, 'vis', f'{name}.png'),
+                                cv2.imencode('.png', drawn)[1].tobytes())
+            progress.update()
+    finally:
+        if writer is not None:
+            writer.release()
+        job.close()
     print()
     written = job.finish(args.out_dir)
     rate = count / seconds if seconds else float('nan')
     print(f'{count} {"frames" if inputs.video else "images"} in {seconds:.2f} s: '
           f'{rate:.1f} images/s with backend {args.backend} (reading, preprocessing, model, '
           f'decoding; {torch.get_num_threads()} torch threads)')
+    if inputs.skipped:
+        print(f'skipped {len(inputs.skipped)} images that did not decode: '
+              f'{", ".join(inputs.skipped)}')
     print(f'wrote {written}' + ('' if args.no_vis else f' and {osp.join(args.out_dir, "vis")}'))
     return dict(images=count, seconds=seconds, images_per_second=rate, out_dir=args.out_dir,
-                output=written)
+                output=written, skipped=len(inputs.skipped))
+
+
+def _video_writer(args, inputs: Inputs, frame: np.ndarray):
+    import cv2
+    out = osp.join(args.out_dir, 'vis', osp.splitext(osp.basename(inputs.video))[0] + '.mp4')
+    writer = cv2.VideoWriter(out, cv2.VideoWriter_fourcc(*'mp4v'), inputs.fps,
+                             (frame.shape[1], frame.shape[0]))
+    if not writer.isOpened():
+        raise RuntimeError(f'OpenCV cannot write {out} (no mp4v encoder); pass --no-vis to '
+                           f'skip the visualised video')
+    return writer
 
 
 if __name__ == '__main__':
