@@ -28,7 +28,10 @@ def run_once(args, backend: str) -> float:
         cmd += ['--bboxes', args.bboxes]
     if args.threads:
         cmd += ['--threads', str(args.threads)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f'{" ".join(cmd)} ran past --timeout {args.timeout} s') from None
     match = RATE.search(proc.stdout)
     if proc.returncode or not match:
         raise RuntimeError(f'{" ".join(cmd)} failed ({proc.returncode}):\n'
@@ -41,6 +44,8 @@ def main(argv=None):
     parser.add_argument('config')
     parser.add_argument('input')
     parser.add_argument('--checkpoint', required=True)
+    parser.add_argument('--timeout', type=float, default=1800,
+                        help='seconds one run of tools/infer.py may take')
     parser.add_argument('--bboxes', default=None)
     parser.add_argument('--backends', nargs='+',
                         default=['mmpose', 'plain', 'pytorch', 'compiled', 'onnxruntime',

@@ -41,3 +41,34 @@ def test_outputs_are_checked_relative_to_their_scale():
     assert check_equal(lambda: x, lambda: x + 1e-3, 'close') < 1e-4
     with pytest.raises(AssertionError, match='far: outputs differ by'):
         check_equal(lambda: x, lambda: x + 1.0, 'far')
+
+
+def _subprocess_calls_without_timeout(path):
+    """Lines of ``subprocess`` calls in ``path`` that could wait forever: ``run``, ``call``,
+    ``check_call``, ``check_output`` without ``timeout=``, and any ``Popen``."""
+    tree = ast.parse(open(path).read())
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and ast.unparse(node.func.value) == 'subprocess':
+            name = node.func.attr
+            if name == 'Popen' or (name in ('run', 'call', 'check_call', 'check_output')
+                                   and 'timeout' not in {k.arg for k in node.keywords}):
+                lines.append(node.lineno)
+    return lines
+
+
+def test_every_subprocess_of_the_tools_and_benchmarks_has_a_timeout():
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    files = [f for folder in ('tools', 'benchmarks', 'litehrnet_mm')
+             for f in glob.glob(osp.join(root, folder, '**', '*.py'), recursive=True)]
+    waiting = {osp.relpath(f, root): lines for f in files
+               if (lines := _subprocess_calls_without_timeout(f))}
+    assert waiting == {}
+
+
+def test_the_timeout_check_sees_a_call_without_one(tmp_path):
+    script = tmp_path / 'x.py'
+    script.write_text('import subprocess\nsubprocess.run(["true"], timeout=5)\n'
+                      'subprocess.run(["true"])\nsubprocess.Popen(["true"])\n')
+    assert _subprocess_calls_without_timeout(str(script)) == [3, 4]
