@@ -19,7 +19,7 @@ PACKAGE = osp.dirname(litehrnet_mm.__file__)
 
 #: bottom first; a module may import its own layer and those below
 LAYERS = [
-    {'version', 'fileio', 'registry', 'weights_only', 'deprecation', 'builder'},
+    {'version', 'fileio', 'registry', 'weights_only', 'deprecation', 'builder', 'stamps'},
     {'models'},
     {'deploy'},
     {'backends'},

@@ -15,9 +15,11 @@ from torch import nn
 
 from ..deprecation import REMOVED_IN
 from ..models import LiteHRNet
+from ..stamps import content_stamp, same_stamp
 from . import onednn
 from .kernels import kernels_enabled
-from .modules import to_deploy
+from .layers import FoldedConv
+from .modules import DeployFuseLayers, to_deploy
 from .target import (CHANNELS_LAST, PORTABLE, TRACE_TARGETS, check_target, default_target)
 
 __all__ = ['DeployForm', 'make_deploy_form', 'deploy_target', 'to_deploy_model',
@@ -45,6 +47,11 @@ class DeployForm:
     ``'eager'`` needs oneDNN's operators (:mod:`.onednn`); where they are not usable (a form
     made or saved on another machine or torch), it runs the portable target.
 
+    Outside a trace, each forward first checks the content of the layers' weights and biases
+    (:func:`~litehrnet_mm.stamps.content_stamp`): where they changed, however they were
+    written (``.data`` included), what the layers derived from them (oneDNN-packed weights,
+    the kernel's taps, the fuse layers' summed biases) is made again.
+
     Args:
         target (str, optional): The target when nothing traces; default
             :func:`~litehrnet_mm.deploy.target.default_target`.
@@ -56,6 +63,7 @@ class DeployForm:
         self.target = check_target(target) if target is not None else default_target()
         self.kernel = kernel
         self.tracing_for: Optional[str] = None
+        self._stamp = None  # of the weights the derived state was made from
         _FORMS.add(self)
 
     def resolve(self, x: torch.Tensor) -> str:
@@ -75,14 +83,31 @@ class DeployForm:
         return target
 
     def __getstate__(self):  # a copy or a saved form traces nothing
-        return {**self.__dict__, 'tracing_for': None}
+        return {**self.__dict__, 'tracing_for': None, '_stamp': None}
 
     def __setstate__(self, state):
         self.__dict__.update(state)
         _FORMS.add(self)
 
+    def _derive_again_if_changed(self, backbone: LiteHRNet) -> None:
+        layers = [m for m in backbone.modules() if isinstance(m, (FoldedConv,
+                                                                  DeployFuseLayers))]
+        convs = [m for m in layers if isinstance(m, FoldedConv)]
+        stamp = content_stamp(t for conv in convs for t in (conv.weight, conv.bias))
+        if not same_stamp(stamp, self._stamp):
+            for layer in layers:
+                if isinstance(layer, FoldedConv):
+                    layer.forget_derived()
+                else:
+                    layer.sum_down_biases()
+            self._stamp = stamp
+
     def __call__(self, backbone: LiteHRNet, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         target = self.resolve(x)
+        traced = (self.tracing_for is not None or torch.jit.is_tracing()
+                  or torch.compiler.is_compiling())
+        if not traced:
+            self._derive_again_if_changed(backbone)
         if target in CHANNELS_LAST:
             x = x.contiguous(memory_format=torch.channels_last)
         y = backbone.run_parts(x, target)

@@ -196,8 +196,12 @@ class FoldedConv(nn.Module):
             return acc
         return acc + F.conv2d(x, self.weight)
 
+    def forget_derived(self) -> None:
+        """Drop what was derived from the weight (made again on next use)."""
+        self._packed = self._taps_cache = None
+
     def _apply(self, fn, recurse=True):
-        self._packed = self._taps_cache = None  # moved or converted: derive them again
+        self.forget_derived()  # moved or converted: derive them again
         return super()._apply(fn, recurse)
 
     def __getstate__(self):

@@ -233,7 +233,7 @@ class DeployFuseLayers(nn.Module):
                                     'has an activation; the deploy form sums the paths first')
             self.register_buffer(f'down_bias{i}', self._down_bias(i), persistent=False)
         # a state dict loaded into the deploy form brings other biases: sum them again
-        self.register_load_state_dict_post_hook(DeployFuseLayers._sum_down_biases)
+        self.register_load_state_dict_post_hook(_sum_down_biases_after_load)
 
     def _down_bias(self, i: int) -> torch.Tensor:
         """The biases of the last 1x1 convolutions of the paths into output i, summed."""
@@ -241,11 +241,11 @@ class DeployFuseLayers(nn.Module):
         return sum(biases, torch.zeros_like(biases[0])) if biases else \
             torch.zeros(self.channels[i])
 
-    @staticmethod
-    def _sum_down_biases(module: 'DeployFuseLayers', incompatible_keys) -> None:
+    def sum_down_biases(self) -> None:
+        """Sum the paths' biases again (after their biases changed)."""
         with torch.no_grad():
-            for i in range(len(module.channels)):
-                getattr(module, f'down_bias{i}').copy_(module._down_bias(i))
+            for i in range(len(self.channels)):
+                getattr(self, f'down_bias{i}').copy_(self._down_bias(i))
 
     def _upsampled_sums(self, x: List[torch.Tensor], target: str, inplace: bool):
         """For each target i < n-1, the sum of its upsampling paths, and the factor that
@@ -305,6 +305,10 @@ class DeployFuseLayers(nn.Module):
                 acc = add_upsampled(acc, sums[i], factor, target, inplace)
             out.append(activate(acc, 'relu', inplace))
         return out
+
+
+def _sum_down_biases_after_load(module: DeployFuseLayers, incompatible_keys) -> None:
+    module.sum_down_biases()  # a function of the module, so that the form still pickles
 
 
 class DeployLiteHRModule(nn.Module):

@@ -14,6 +14,7 @@ Chosen in a config by the model type and a ``backend`` field::
 
 (:func:`litehrnet_mm.inference.fast_config` writes it for any of our configs.)
 """
+import inspect
 import warnings
 
 from mmpose.models.pose_estimators import TopdownPoseEstimator
@@ -30,7 +31,13 @@ SIZE_DIVISOR = 32
 
 
 class _OnBackend:
-    """Refuses, when the model is moved, a device that its backend cannot run on."""
+    """Refuses, when the model is moved, a device that its backend cannot run on; keeps the
+    arguments it was built with (``model_cfg``: what an artefact records of the config when
+    the model has no ``cfg``, as a model an MMEngine runner builds)."""
+
+    def _keep_arguments(self, args, kwargs) -> None:
+        bound = inspect.signature(super().__init__).bind_partial(*args, **kwargs)
+        self.model_cfg = dict(bound.arguments)
 
     def _apply(self, fn, *args, **kwargs):
         out = super()._apply(fn, *args, **kwargs)
@@ -66,6 +73,7 @@ class FastTopdownPoseEstimator(_OnBackend, TopdownPoseEstimator):
         runner = BackendRunner(backend, graph='features', dynamic=False)  # bad specs first
         super().__init__(*args, **kwargs)
         self.backend_runner = runner
+        self._keep_arguments(args, kwargs)
 
     def extract_feat(self, inputs):
         if self.training:
@@ -83,6 +91,7 @@ class FastEncoderDecoder(_OnBackend, EncoderDecoder):
         runner = BackendRunner(backend, graph='logits', dynamic=True)
         super().__init__(*args, **kwargs)
         self.backend_runner = runner
+        self._keep_arguments(args, kwargs)
         pre = self.data_preprocessor
         if not isinstance(pre, SegDataPreProcessor):
             raise TypeError(f'{type(self).__name__} pads test images with MMSeg\'s '

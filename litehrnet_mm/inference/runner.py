@@ -15,8 +15,9 @@ from typing import Dict, Optional, Tuple
 import torch
 
 from ..backends import ArtefactBackend, BackendSpec, Runner, make_backend
+from ..stamps import content_stamp, same_stamp
 from . import artefacts
-from .parts import deploy_part
+from .parts import GraphPart, deploy_part
 
 __all__ = ['BackendRunner', 'weights_stamp']
 
@@ -63,8 +64,8 @@ class BackendRunner:
 
     def __call__(self, model: torch.nn.Module, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         self.check_device(x.device)
-        stamp = weights_stamp(model)
-        if stamp != self._stamp:  # new weights: nothing built so far serves them
+        stamp = weights_stamp(model, self.graph)
+        if not same_stamp(stamp, self._stamp):  # new weights: nothing built so far serves
             self._runners.clear()
             self._stamp = stamp
         key = artefacts.size_of(x) if self.artefacts and not self.dynamic else None
@@ -109,8 +110,9 @@ class BackendRunner:
                 os.remove(tmp)
 
 
-def weights_stamp(model: torch.nn.Module) -> tuple:
-    """Changes when a parameter or buffer is replaced or written in place (loading a
-    checkpoint, an optimiser step): the tensors' identities and version counters."""
-    tensors = itertools.chain(model.parameters(), model.buffers())
-    return tuple((id(t), t._version) for t in tensors)
+def weights_stamp(model: torch.nn.Module, graph: str) -> Optional[torch.Tensor]:
+    """Changes when the weights of ``graph``'s parts change, however they are written: a
+    checkpoint loaded, an optimiser step, a write through ``.data`` (an EMA swap):
+    :func:`~litehrnet_mm.stamps.content_stamp` of their parameters and buffers."""
+    part = GraphPart(model, graph)
+    return content_stamp(itertools.chain(part.parameters(), part.buffers()))

@@ -313,3 +313,20 @@ def test_the_kernel_switch_is_read_when_the_form_is_made(monkeypatch):
     explicit = LiteHRNet(arch='18').eval()
     explicit.switch_to_deploy(kernel=True)
     assert all(c.kernel for c in depthwise(explicit))
+
+
+def test_weights_written_through_data_are_seen():
+    """A write through ``.data`` (an EMA swap) bumps no version counter: the form checks the
+    weights' content and derives its packed weights, taps and summed biases again."""
+    first, second = (randomize(LiteHRNet(arch='18'), seed).eval() for seed in (3, 4))
+    x = torch.randn(1, 3, 64, 64)
+    for target in ('eager', 'onnx'):
+        a, b = copy.deepcopy(first), copy.deepcopy(second)
+        a.switch_to_deploy(target=target)
+        b.switch_to_deploy(target=target)
+        with torch.no_grad():
+            a(x)  # derives from the first weights
+            expected = b(x)[0]
+            for mine, theirs in zip(a.parameters(), b.parameters()):
+                mine.data.copy_(theirs.data)
+            assert_close(a(x)[0], expected, rel=1e-4)

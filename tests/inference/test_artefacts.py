@@ -116,3 +116,20 @@ def test_artefact_of_other_weights_size_or_graph_is_refused(
 def _touch(path) -> str:
     path.write_bytes(b'not a package')
     return str(path)
+
+
+def test_a_model_a_runner_built_records_the_same_config(configs, build_part):
+    """A fast model that MMEngine's runner builds (``mim test`` of a fast config) has no
+    ``cfg``: the arguments it was built with give the same config hash, so it finds the
+    artefacts that init_fast_model's models built."""
+    by_init_model = init_fast_model(configs.synthetic_pose, None, 'onnxruntime')
+    cfg = fast_config(configs.synthetic_pose, 'onnxruntime')
+    by_registry = build_part(cfg.model, 'mmpose')
+    assert not hasattr(by_registry, 'cfg')
+    records = [make_record(m, 'features', 'onnxruntime', 128, 96)
+               for m in (by_init_model, by_registry)]
+    assert records[0]['config']['sha256'] == records[1]['config']['sha256']
+    assert records[1]['config']['file'] is None
+    cfg.model.backbone.with_cp = True  # another config: another hash
+    other = make_record(build_part(cfg.model, 'mmpose'), 'features', 'onnxruntime', 128, 96)
+    assert other['config']['sha256'] != records[0]['config']['sha256']

@@ -1,9 +1,13 @@
 """The fast estimator and segmentor (litehrnet_mm.inference) through MMPose's and MMSeg's own
 inference APIs, with every backend, against the plain PyTorch model."""
+import copy
+
 import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.runner import save_checkpoint
 
 from litehrnet_mm.backends import BACKENDS
 from litehrnet_mm.builder import build_model
@@ -145,3 +149,88 @@ def test_cpu_backend_refuses_another_device(trained_pose, configs):
     model = init_fast_model(configs.synthetic_pose, trained_pose, 'onnxruntime')
     with pytest.raises(RuntimeError, match="backend 'onnxruntime' runs on the CPU, not on meta"):
         model.to('meta')
+
+
+class _Probe(Hook):
+    """An MMEngine hook around the validation: before it (ahead of EMAHook's swap, by its
+    priority) one prediction of the first batch by the model's own weights; during it, the
+    batches and outputs."""
+    priority = 'HIGHEST'
+
+    def __init__(self):
+        self.batches, self.before = [], None
+
+    def before_val_epoch(self, runner):
+        model = runner.model
+        model.eval()
+        batch = next(iter(runner.val_dataloader))
+        with torch.no_grad():
+            self.before = (batch, model.test_step(batch))
+        self.builds_before = len(model.backend_runner.log)
+
+    def after_val_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        self.batches.append((data_batch, outputs))
+
+
+def _plain_heatmaps(cfg, state_dict, data_batch, build_part):
+    """The heatmaps of ``cfg``'s plain estimator (MMPose's class) with ``state_dict``."""
+    plain_cfg = copy.deepcopy(cfg.model)
+    plain_cfg.type = 'TopdownPoseEstimator'
+    plain_cfg.pop('backend')
+    plain = build_part(plain_cfg, 'mmpose')
+    plain.load_state_dict(state_dict)
+    plain.eval()
+    with torch.no_grad():
+        return [r.pred_fields.heatmaps for r in plain.test_step(data_batch)]
+
+
+@pytest.mark.parametrize('backend', ['pytorch', 'compiled'])
+def test_ema_weights_swapped_in_through_data_are_seen(backend, pose_data, tiny_extra, tmp_path,
+                                                      configs, tool, build_part):
+    """MMEngine's EMAHook validates the averaged weights, swapped in through ``.data`` (which
+    bumps no version counter): the backend built for the model's own weights just before is
+    built again, and the validation's heatmaps are those of the averaged weights."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    cfg = Config.fromfile(configs.synthetic_pose)
+    cfg.merge_from_dict(tool('train_pose_demo').data_settings(pose_data['root']))
+    cfg.merge_from_dict({
+        'model.type': 'litehrnet_mm.FastTopdownPoseEstimator', 'model.backend': dict(
+            type=backend, **({} if backend == 'pytorch' else dict(cache_dir=str(tmp_path)))),
+        'model.backbone.arch': None, 'model.backbone.extra': tiny_extra,
+        'model.test_cfg.output_heatmaps': True, 'model.test_cfg.flip_test': False,
+        'work_dir': str(tmp_path / 'work'), 'train_cfg.max_epochs': 1,
+        'train_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': False,
+        'train_dataloader.batch_size': 64, 'val_dataloader.num_workers': 0,
+        'val_dataloader.persistent_workers': False, 'default_hooks.checkpoint.interval': 100,
+        'default_hooks.checkpoint.save_best': None, 'experiment_name': f'ema-{backend}',
+        'optim_wrapper.optimizer.lr': 0.05})
+    cfg.custom_hooks = [dict(type='EMAHook', momentum=0.5)]
+    start = str(tmp_path / 'start.pth')  # weights of order one: outputs far from zero
+    plain_cfg = copy.deepcopy(cfg.model)
+    plain_cfg.type = 'TopdownPoseEstimator'
+    plain_cfg.pop('backend')
+    save_checkpoint({'state_dict': randomize(build_part(plain_cfg, 'mmpose'), 7).state_dict(),
+                     'meta': {}}, start)
+    cfg.load_from = start
+    probe = _Probe()
+    runner = Runner.from_cfg(cfg)
+    runner.register_hook(probe)
+    runner.train()  # two steps, the average kept by the hook, then a validation
+    model = runner.model  # its own weights again (EMAHook swaps back after validating)
+    ema = next(h for h in runner.hooks if type(h).__name__ == 'EMAHook').ema_model.module
+    batch, before = probe.before
+    own = _plain_heatmaps(cfg, model.state_dict(), batch, build_part)
+    averaged = _plain_heatmaps(cfg, ema.state_dict(), batch, build_part)
+    apart = np.abs(own[0].numpy() - averaged[0].numpy()).max()
+    assert apart > 100 * tolerance(averaged[0].numpy())['atol'], apart  # far apart
+    assert len(model.backend_runner.log) == probe.builds_before + 1  # built again for EMA
+    val_batch, during = probe.batches[0]
+    assert [s.img_path for s in val_batch['data_samples']] == \
+        [s.img_path for s in batch['data_samples']]
+    for got, own_hm, ema_hm in zip(before, own, averaged):
+        np.testing.assert_allclose(got.pred_fields.heatmaps.numpy(), own_hm.numpy(),
+                                   **tolerance(own_hm.numpy()))
+    for got, ema_hm in zip(during, averaged):
+        np.testing.assert_allclose(got.pred_fields.heatmaps.numpy(), ema_hm.numpy(),
+                                   **tolerance(ema_hm.numpy()))
