@@ -283,6 +283,16 @@ def tiny_seg_config(tiny_extra, tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope='session')
+def tiny_pose_config(tiny_extra, tmp_path_factory) -> str:
+    """The synthetic pose config with the backbone of ``tiny_extra`` (a config file that
+    inherits it), for the tests of the artefact cache: each builds artefacts of its own."""
+    from litehrnet_mm.mim import derived_config
+    path = str(tmp_path_factory.mktemp('configs') / 'tiny_pose.py')
+    return derived_config(CONFIGS.synthetic_pose, path,
+                          dict(model=dict(backbone=dict(arch=None, extra=tiny_extra))))
+
+
+@pytest.fixture(scope='session')
 def seg_checkpoint(tiny_seg_config, tmp_path_factory):
     """The model of ``tiny_seg_config`` with randomized weights, saved."""
     from mmengine.runner import save_checkpoint

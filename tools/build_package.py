@@ -8,7 +8,8 @@ The package takes (N, 3, H, W) float32 images, normalised as the model's data pr
 does, for N from 1 to ``--max-batch``, and returns what ``model(x, mode='tensor')`` returns.
 It records the input size, the config, the checkpoint's sha256 (of the file and of the
 weights), torch and the CPU it was built for (``litehrnet_mm.inference.artefacts``);
-``litehrnet_mm.backends.PackagedModel`` refuses anything else. Without ``--checkpoint`` it
+``litehrnet_mm.backends.PackagedModel`` refuses anything else. ``OUT.sha256`` beside it
+holds its sha256, which ``artefact=OUT`` checks. Without ``--checkpoint`` it
 refuses to build unless ``--random-weights`` is given.
 """
 import argparse
@@ -23,6 +24,7 @@ def main(argv=None):
     from litehrnet_mm.cli import (UsageError, add_model_arguments, config_from_arguments,
                                   record_of_arguments)
     from litehrnet_mm.deploy import to_deploy_model
+    from litehrnet_mm.inference.artefacts import write_sidecar
     add_model_arguments(parser)
     parser.add_argument('--max-batch', type=int, default=64)
     args = parser.parse_args(argv)
@@ -38,7 +40,8 @@ def main(argv=None):
     to_deploy_model(model)
     start = time.perf_counter()
     build_package(TensorModel(model), args.out, h, w, max_batch=args.max_batch, metadata=meta)
-    print(f'wrote {args.out} ({h}x{w}, batch 1..{args.max_batch}) in '
+    sidecar = write_sidecar(args.out)  # its sha256: artefact= checks it
+    print(f'wrote {args.out} ({h}x{w}, batch 1..{args.max_batch}) and {sidecar} in '
           f'{time.perf_counter() - start:.0f} s')
     return args.out
 

@@ -11,7 +11,8 @@ free; ``--dynamic`` frees height and width too (sizes divisible by 32). ``--back
 ``--runtime``, its older name) writes the channel shuffle in the form that backend runs
 fastest. ``--verify`` runs the file in that backend and compares it with the PyTorch model
 (the training form). The file records what it was built from (config, checkpoint and
-weights sha256, size, torch and runtime versions: ``litehrnet_mm.inference.read_record``).
+weights sha256, size, torch and runtime versions: ``litehrnet_mm.inference.read_record``);
+``OUT.sha256`` beside it holds its sha256, which ``artefact=OUT`` checks.
 Exporter: torch.onnx.export with dynamo=True (torch.export based, needs onnxscript), opset 18.
 """
 import argparse
@@ -44,6 +45,7 @@ def main(argv=None):
     from litehrnet_mm.builder import build_model
     from litehrnet_mm.cli import (UsageError, add_model_arguments, config_from_arguments,
                                   record_of_arguments)
+    from litehrnet_mm.inference.artefacts import write_sidecar
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_model_arguments(parser)
     parser.add_argument('--dynamic', action='store_true')
@@ -64,7 +66,9 @@ def main(argv=None):
     record = record_of_arguments(args, model, args.backend, h, w, dynamic=args.dynamic)
     export_onnx(model, args.out, h, w, dynamic=args.dynamic, backend=args.backend,
                 metadata=record)
-    print(f'wrote {args.out} ({"dynamic batch/height/width" if args.dynamic else f"{h}x{w}"})')
+    sidecar = write_sidecar(args.out)  # its sha256: artefact= checks it
+    print(f'wrote {args.out} ({"dynamic batch/height/width" if args.dynamic else f"{h}x{w}"}) '
+          f'and {sidecar}')
     if args.verify:
         shapes = [(1, 3, h, w)]
         if args.dynamic:

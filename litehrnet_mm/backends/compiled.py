@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from ..deploy import deploy_target
-from ..deploy.kernels import ENV_SWITCH, unavailable_reason
+from ..deploy.kernels import ENV_SWITCH, depthwise_kernel, unavailable_reason
 from .base import (META_KEY, ArtefactBackend, ArtefactOptions, Runner, _check_int,
                    register_backend)
 
@@ -226,8 +226,12 @@ class CompiledBackend(ArtefactBackend):
     any_size = False
 
     def complete_record(self, record: dict) -> dict:
+        """The CPU the package is compiled for, its largest batch and whether it calls the
+        hand-written kernel (``LITEHRNET_MM_KERNELS`` on and the kernel built here): a
+        package of the other kind is not served."""
         record['cpu'] = cpu_features()
         record['input']['max_batch'] = self.options.max_batch
+        record['kernel'] = depthwise_kernel()
         return record
 
     def build(self, part: nn.Module, path: str, size: Tuple[int, int], record: dict,

@@ -9,12 +9,14 @@ can (the ONNX backends; ``'compiled'`` builds one package per size).
 import itertools
 import os
 import os.path as osp
+import tempfile
 import time
 from typing import Dict, Optional, Tuple
 
 import torch
 
 from ..backends import ArtefactBackend, BackendSpec, Runner, make_backend
+from ..fileio import file_lock, fsync_path
 from ..stamps import content_stamp, same_stamp
 from . import artefacts
 from .parts import GraphPart, deploy_part
@@ -86,25 +88,30 @@ class BackendRunner:
         if path:
             artefacts.check_artefact(path, expected)
         else:
-            path = artefacts.cache_path(expected, self.backend.options.cache_dir)
-            if not (osp.isfile(path) and artefacts.same_record(artefacts.read_record(path),
-                                                               expected)):
-                self._build(model, path, expected, (h, w))
-                built = True
+            folder = artefacts.checked_cache_dir(self.backend.options.cache_dir)
+            path = artefacts.cache_path(expected, folder)
+            with file_lock(path + '.lock'):  # one process builds, the others wait, then load
+                if not artefacts.cached_artefact_serves(path, expected):
+                    self._build(model, path, expected, (h, w))
+                    built = True
         self.log.append(dict(artefact=path, built=built, seconds=time.perf_counter() - start))
         return self.backend.load(path)
 
     def _build(self, model: torch.nn.Module, path: str, record: dict,
                size: Tuple[int, int]) -> None:
-        """Build the artefact into a temporary file beside ``path``, then move it there (an
-        interrupted build leaves no half-written artefact in the cache)."""
-        os.makedirs(osp.dirname(path), exist_ok=True)
-        stem, suffix = osp.splitext(path)
-        tmp = f'{stem}.tmp{os.getpid()}{suffix}'
+        """Build the artefact into a temporary file of its own beside ``path``, flush it to
+        disk, write its sha256 beside ``path``, then move it there (an interrupted build
+        leaves no half-written artefact in the cache)."""
+        folder, name = osp.split(path)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{name}.', suffix=osp.splitext(name)[1])
+        os.close(fd)
         try:
             self.backend.build(deploy_part(model, self.graph), tmp, size, record,
                                dynamic=self.dynamic)
+            fsync_path(tmp)
+            artefacts.write_sidecar(path, source=tmp)  # first: a file in place has its sha256
             os.replace(tmp, path)
+            fsync_path(folder)
         finally:
             if osp.exists(tmp):
                 os.remove(tmp)
