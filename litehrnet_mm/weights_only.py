@@ -16,7 +16,9 @@ adds exactly these names to torch's allow-list, each as narrow as it can be:
 - ``HistoryBuffer`` is restored only from its own state (``max_length`` and its two histories),
   and never registers statistics methods: MMEngine's own ``HistoryBuffer.__setstate__`` adds
   whatever a checkpoint holds to the statistics of every HistoryBuffer of the process;
-- ``getattr`` only returns HistoryBuffer's four built-in statistics methods.
+- ``getattr`` only returns HistoryBuffer's four built-in statistics methods;
+- ``bytes`` only builds the empty ``b''`` (the data of an empty array, which NumPy pickles as
+  ``bytes()``: the empty ``sigmas`` or ``flip_pairs`` of face and hand data sets' metadata).
 
 Everything else is still refused. torch sets an array's state (and so its dtype's flags) with
 NumPy's own code, so :func:`check_numpy_data` checks the arrays of a loaded checkpoint too; the
@@ -108,6 +110,13 @@ def history_buffer_getattr(obj: Any, name: Any) -> Any:
     _refuse(f'getattr({obj!r}, {name!r})')
 
 
+def empty_bytes(*args: Any) -> bytes:
+    """``bytes`` as a checkpoint may call it: ``bytes()``, the empty data of an empty array."""
+    if args:
+        _refuse(f'bytes{args!r}')
+    return b''
+
+
 def allowed_globals() -> Dict[str, Any]:
     """The allow-list: each name, as pickles spell it, and what torch's unpickler uses for it."""
     dtype_classes = {type(np.dtype(code)) for code in DTYPES}
@@ -119,6 +128,7 @@ def allowed_globals() -> Dict[str, Any]:
         **{f'{c.__module__}.{c.__qualname__}': c for c in dtype_classes},
         'mmengine.logging.history_buffer.HistoryBuffer': _HistoryBufferState,
         'builtins.getattr': history_buffer_getattr,
+        'builtins.bytes': empty_bytes,
     }
 
 

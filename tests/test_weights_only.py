@@ -20,7 +20,7 @@ ALLOWED = {
     'numpy.dtype', 'numpy._core.multiarray._reconstruct', 'numpy._core.multiarray.scalar',
     'numpy.ndarray', 'numpy.dtypes.UInt8DType', 'numpy.dtypes.Int64DType',
     'numpy.dtypes.Float32DType', 'numpy.dtypes.Float64DType',
-    'mmengine.logging.history_buffer.HistoryBuffer', 'builtins.getattr'
+    'mmengine.logging.history_buffer.HistoryBuffer', 'builtins.getattr', 'builtins.bytes'
 }
 
 
@@ -90,6 +90,26 @@ def test_code_is_refused(tmp_path):
 
 def test_other_globals_are_refused(tmp_path):
     _refused(tmp_path, {'x': subprocess.Popen}, r'Unsupported global: GLOBAL \S+\.Popen ')
+
+
+class Bytes:
+
+    def __init__(self, *args):
+        self.args = args
+
+    def __reduce__(self):
+        return bytes, self.args
+
+
+def test_empty_arrays_load_and_bytes_builds_nothing_else(tmp_path):
+    """The metadata of data sets without sigmas or flip pairs (WFLW, the hand sets) holds
+    empty arrays, which NumPy pickles with ``bytes()``; ``bytes`` of anything is refused."""
+    meta = {'sigmas': np.array([], np.float32), 'flip_pairs': np.zeros((0, 2), np.int64)}
+    loaded = torch.load(save({'meta': meta}, str(tmp_path / 'empty.pth')), weights_only=True)
+    assert loaded['meta']['sigmas'].shape == (0,) and loaded['meta']['sigmas'].dtype == 'f4'
+    assert loaded['meta']['flip_pairs'].shape == (0, 2)
+    _refused(tmp_path, {'x': Bytes(5)}, r'refused bytes\(5,\)')
+    _refused(tmp_path, {'x': Bytes([101, 120])}, 'refused bytes')
 
 
 class Getattr:
