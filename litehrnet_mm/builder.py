@@ -20,7 +20,8 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 __all__ = ['TASKS', 'load_config', 'config_task', 'build_model', 'build_initialised_model',
-           'build_model_part', 'TensorModel', 'compare_state_dict', 'check_checkpoint_fits']
+           'build_model_part', 'TensorModel', 'compare_state_dict', 'check_checkpoint_fits',
+           'check_keypoint_count', 'config_dataset_metas']
 
 #: the packages whose configs we build, by their registry scope
 TASKS = ('mmpose', 'mmseg')
@@ -72,6 +73,8 @@ def build_model(config: Union[str, Config], checkpoint: Optional[str] = None,
     from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
     cfg = load_config(config)
     model = _init_model(cfg)
+    if config_task(cfg) == 'mmpose':
+        check_keypoint_count(model, config_dataset_metas(cfg), cfg.filename)
     if checkpoint is not None:
         ckpt = _load_checkpoint(checkpoint, map_location='cpu')  # litehrnet_mm's loaders
         if strict:
@@ -97,8 +100,44 @@ def build_initialised_model(config: Union[str, Config]) -> torch.nn.Module:
     what training starts from. (``init_model`` drops the backbone's ``init_cfg``.)"""
     cfg = load_config(config)
     model = build_model_part(cfg.model, config_task(cfg))
+    if config_task(cfg) == 'mmpose':
+        check_keypoint_count(model, config_dataset_metas(cfg), cfg.filename)
     model.init_weights()
     return model.eval()
+
+
+def config_dataset_metas(cfg: Config) -> dict:
+    """The metainfo of each data set of a pose config (``'train'``, ``'val'``, ``'test'``:
+    MMPose's ``dataset_meta_from_config``; those it cannot read are left out)."""
+    from mmpose.apis.inference import dataset_meta_from_config
+    metas = {}
+    for split in ('train', 'val', 'test'):
+        if cfg.get(f'{split}_dataloader') is None:
+            continue
+        with DefaultScope.overwrite_default_scope('mmpose'):
+            meta = dataset_meta_from_config(cfg, split)
+        if meta is not None:
+            metas[split] = meta
+    return metas
+
+
+def check_keypoint_count(model: torch.nn.Module, dataset_metas: dict, source: str) -> None:
+    """Raise ``ValueError`` when a pose model's head predicts another number of keypoints
+    (its ``out_channels``) than a data set of ``dataset_metas`` (split -> metainfo) defines,
+    naming both numbers: trained, such a model would fail in the loss or score keypoints
+    against the wrong ones."""
+    head = getattr(getattr(model, 'module', model), 'head', None)
+    out_channels = getattr(head, 'out_channels', None)
+    if not isinstance(out_channels, int):
+        return  # no keypoint head (a segmentor), or a head that names no single count
+    for split, meta in dataset_metas.items():
+        num = meta.get('num_keypoints')
+        if num is not None and num != out_channels:
+            name = meta.get('dataset_name', 'its data set')
+            raise ValueError(
+                f'{source}: the head predicts {out_channels} keypoints (model.head.out_channels='
+                f'{out_channels}) but the {split} data set ({name}) defines {num}. Set '
+                f'model.head.out_channels={num}, or use the data set the head was made for.')
 
 
 class TensorModel(torch.nn.Module):

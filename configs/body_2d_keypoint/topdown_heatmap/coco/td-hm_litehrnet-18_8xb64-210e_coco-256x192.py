@@ -28,7 +28,10 @@ auto_scale_lr = dict(base_batch_size=512)
 
 # hooks: save the best checkpoint; refuse checkpoints that do not fit the model
 default_hooks = dict(checkpoint=dict(save_best='coco/AP', rule='greater'))
-custom_hooks = [dict(type='litehrnet_mm.StrictCheckpointHook')]
+custom_hooks = [
+    dict(type='litehrnet_mm.StrictCheckpointHook'),  # refuse checkpoints that do not fit
+    dict(type='litehrnet_mm.KeypointCountHook'),  # refuse a head that does not fit the data
+]
 
 # codec settings
 codec = dict(type='MSRAHeatmap', input_size=(192, 256), heatmap_size=(48, 64), sigma=2)
