@@ -9,6 +9,9 @@ Two FLOPs conventions are printed, both counted on the config's input size:
   2^20, so neither matches them exactly (see the README).
 
     python tools/model_zoo_table.py [CONFIG ...]
+
+Without arguments: every config of configs/*_2d_keypoint/ but the synthetic ones (bodies,
+faces, hands, whole bodies, animals).
 """
 import glob
 import os.path as osp
@@ -52,7 +55,7 @@ def measure(config_path):
 
 def main(argv=None):
     configs = (argv if argv is not None else sys.argv[1:]) or sorted(
-        p for p in glob.glob(osp.join(ROOT, 'configs', 'body_2d_keypoint', '**', '*.py'),
+        p for p in glob.glob(osp.join(ROOT, 'configs', '*_2d_keypoint', '**', '*.py'),
                              recursive=True) if '/synthetic/' not in p)
     print('| config | input | params | FLOPs (MMEngine) | conv MACs, each once |')
     print('| --- | --- | --- | --- | --- |')
