@@ -1,0 +1,18 @@
+"""The hand family end to end, short: its synthetic set, ``mim train`` and ``mim test``
+with its synthetic config, and a fast backend against the plain model (tests/keypoint_tasks.py)."""
+import pytest
+
+from tests.keypoint_tasks import check_fast_backend, check_metrics, family_run
+
+
+@pytest.fixture(scope='module')
+def run(tmp_path_factory):
+    return family_run('hand', tmp_path_factory.mktemp('hand'))
+
+
+def test_trains_and_evaluates_through_mim(run):
+    check_metrics(run, ('PCK', 'AUC', 'EPE'))
+
+
+def test_fast_backend_gives_the_plain_models_keypoints(run, artefact_cache, tmp_path):
+    check_fast_backend(run, artefact_cache, tmp_path)
