@@ -78,14 +78,33 @@ def pytest_generate_tests(metafunc):
 SHARED_FIXTURES = {'trained_pose': 'trained-pose', 'seg_checkpoint': 'seg-artefacts'}
 
 
+#: groups that take long for few tests (runs through ``mim``, training, compiling), first
+#: the longest: they start first, so that the short groups fill the end of the run on both
+#: workers (xdist would otherwise order the groups by their number of tests)
+LONG_GROUPS = ('trained-pose', 'seg-artefacts', 'tests/configs/test_pose_mim.py',
+               'tests/configs/test_mim_wholebody.py', 'tests/configs/test_mim_face.py',
+               'tests/configs/test_mim_hand.py', 'tests/configs/test_mim_animal.py',
+               'tests/configs/test_mim_custom.py', 'tests/configs/test_seg_mim.py',
+               'tests/backends/test_compiled.py', 'tests/tools/test_demo.py')
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
     """For ``--dist loadgroup``: the tests of one file run on one worker (their module
-    fixtures are built once), and so do all the tests of each of :data:`SHARED_FIXTURES`."""
+    fixtures are built once), and so do all the tests of each of :data:`SHARED_FIXTURES`.
+    The groups of :data:`LONG_GROUPS` come first, in that order, then the others by their
+    number of tests (``tools/test.sh`` passes ``--no-loadscope-reorder`` to keep this
+    order)."""
+    groups = {}
     for item in items:
         group = next((name for fixture, name in SHARED_FIXTURES.items()
                       if fixture in item.fixturenames), None)
-        item.add_marker(pytest.mark.xdist_group(group or item.nodeid.split('::')[0]))
+        group = group or item.nodeid.split('::')[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+        groups.setdefault(group, []).append(item)
+    rank = {g: i for i, g in enumerate(LONG_GROUPS)}
+    order = sorted(groups, key=lambda g: (rank.get(g, len(rank)), -len(groups[g])))
+    items[:] = [item for group in order for item in groups[group]]
 
 
 @pytest.hookimpl(hookwrapper=True)

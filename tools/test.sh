@@ -14,4 +14,4 @@ bash "$ROOT/tools/install.sh"
 "$VENV/bin/python" -m pip install --quiet -c "$ROOT/requirements/constraints.txt" \
     -r "$ROOT/requirements/tests.txt"
 cd "$ROOT"
-exec "$VENV/bin/python" -m pytest tests -n "${LITEHRNET_TEST_WORKERS:-2}" --dist loadgroup "$@"
+exec "$VENV/bin/python" -m pytest tests -n "${LITEHRNET_TEST_WORKERS:-2}" --dist loadgroup --no-loadscope-reorder "$@"
