@@ -72,10 +72,12 @@ def check_metrics(run: dict, expected_keys) -> None:
             assert value > 0.0, (key, value)
 
 
-def check_fast_backend(run: dict, cache_dir: str, tmp, backend: str = 'onnxruntime') -> None:
+def check_fast_backend(run: dict, tmp, backend: str = 'pytorch', cache_dir: str = None) -> None:
     """The backend's heatmaps through ``inference_topdown`` match the plain model's on every
     val box (within the ONNX tests' tolerances); ``tools/infer.py`` with the backend and the
-    val boxes writes the same keypoints."""
+    val boxes writes the same keypoints. The default, ``pytorch``, is the deploy form (folded
+    BatchNorm, our depthwise kernel): the ONNX backends are tested on the body model
+    (tests/inference), and their export costs 20 s a family here."""
     from mmpose.apis import inference_topdown
 
     from litehrnet_mm.builder import build_model
@@ -83,7 +85,8 @@ def check_fast_backend(run: dict, cache_dir: str, tmp, backend: str = 'onnxrunti
     config = derived_config(run['config'], str(tmp / 'heatmaps.py'),
                             dict(model=dict(test_cfg=dict(output_heatmaps=True))))
     plain = build_model(config, run['checkpoint'])
-    fast = init_fast_model(config, run['checkpoint'], backend, cache_dir=cache_dir)
+    options = {} if backend == 'pytorch' else dict(cache_dir=cache_dir)
+    fast = init_fast_model(config, run['checkpoint'], backend, **options)
     num_keypoints = plain.dataset_meta['num_keypoints']
     boxes = val_images(run)
     expected = {}
@@ -105,8 +108,8 @@ def check_fast_backend(run: dict, cache_dir: str, tmp, backend: str = 'onnxrunti
     boxes_file.write_text(json.dumps(entries))
     summary = _load_tool('infer').main([
         run['config'], folders.pop(), '--checkpoint', run['checkpoint'], '--backend', backend,
-        '--bboxes', str(boxes_file), '--cache-dir', cache_dir, '--out-dir', str(out),
-        '--no-vis'])
+        '--bboxes', str(boxes_file), '--out-dir', str(out), '--no-vis'] +
+        ([] if backend == 'pytorch' else ['--cache-dir', cache_dir]))
     records = {r['image']: r['instances'] for r in json.load(open(out / 'keypoints.json'))}
     # the folder may hold the training images too (WFLW's layout): the boxes file gives them
     # no boxes, so no instances

@@ -14,5 +14,5 @@ def test_trains_and_evaluates_through_mim(run):
     check_metrics(run, ('coco/AP', 'coco/AR'))
 
 
-def test_fast_backend_gives_the_plain_models_keypoints(run, artefact_cache, tmp_path):
-    check_fast_backend(run, artefact_cache, tmp_path)
+def test_fast_backend_gives_the_plain_models_keypoints(run, tmp_path):
+    check_fast_backend(run, tmp_path)
