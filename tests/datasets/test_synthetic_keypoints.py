@@ -9,7 +9,7 @@ import pytest
 from mmengine.config import Config
 
 from litehrnet_mm.datasets.synthetic import animal, face
-from litehrnet_mm.datasets.synthetic.common import keypoint_names
+from litehrnet_mm.datasets.synthetic.common import keypoint_names, metainfo
 from litehrnet_mm.datasets.synthetic.tasks import TASKS, main, make, writer
 from litehrnet_mm.fileio import is_complete
 from tests.conftest import ROOT
@@ -106,11 +106,7 @@ def _image_size(path):
 
 
 def _flip_indices(metainfo_file):
-    from mmpose.datasets.datasets.utils import parse_pose_metainfo
-    if not osp.isfile(metainfo_file):
-        import mmpose
-        metainfo_file = osp.join(osp.dirname(mmpose.__file__), '.mim', metainfo_file)
-    return parse_pose_metainfo(dict(from_file=metainfo_file))['flip_indices']
+    return metainfo(metainfo_file)['flip_indices']
 
 
 @pytest.mark.parametrize('scheme,metainfo', [('wflw', 'wflw'), ('300w', '300w'),

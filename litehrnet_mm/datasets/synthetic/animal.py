@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from .common import (background, inside, ipt, keypoint_annotation, keypoint_names, transform,
+from .common import (at, background, inside, ipt, keypoint_annotation, keypoint_names, transform,
                      write_coco_set)
 
 _TYPE_COLOURS = {'eye': (255, 255, 0), 'ear': (255, 0, 255), 'nose': (0, 0, 255),
@@ -22,11 +22,6 @@ _TYPE_COLOURS = {'eye': (255, 255, 0), 'ear': (255, 0, 255), 'nose': (0, 0, 255)
                  'tail': (64, 200, 64), 'shoulder': (0, 255, 0), 'f_elbow': (255, 0, 0),
                  'f_knee': (0, 128, 255), 'f_paw': (0, 255, 255), 'hip': (128, 0, 255),
                  'b_elbow': (255, 128, 0), 'b_knee': (200, 200, 200), 'b_paw': (40, 40, 40)}
-
-
-def _at(p, length, degrees):
-    a = math.radians(degrees)
-    return p[0] + length * math.cos(a), p[1] + length * math.sin(a)
 
 
 def animal_model(rng):
@@ -39,10 +34,10 @@ def animal_model(rng):
     j['', 'withers'] = withers
     j['', 'tail'] = tail
     head_angle = rng.uniform(-70, -20)  # the neck, up and forward
-    j['', 'neck'] = _at(withers, 0.22, head_angle)
-    head = _at(withers, 0.45, head_angle)
-    j['', 'throat'] = _at(withers, 0.3, head_angle + 25)
-    j['', 'nose'] = _at(head, 0.28, rng.uniform(-5, 40))
+    j['', 'neck'] = at(withers, 0.22, head_angle)
+    head = at(withers, 0.45, head_angle)
+    j['', 'throat'] = at(withers, 0.3, head_angle + 25)
+    j['', 'nose'] = at(head, 0.28, rng.uniform(-5, 40))
     for side, dx in (('near', 0.03), ('far', -0.03)):
         j[side, 'eye'] = (head[0] + 0.06 + dx, head[1] - 0.05)
         j[side, 'ear'] = (head[0] - 0.08 + dx, head[1] - 0.12)
@@ -52,9 +47,9 @@ def animal_model(rng):
         for end, top in (('f', (withers[0] - 0.05 + dx, 0.12 + lift)),
                          ('b', (tail[0] + 0.08 + dx, 0.1 + lift))):
             swing = phase * rng.uniform(5, 30) * (1 if end == 'f' else -1)
-            upper = _at(top, height * 0.4, 90 + swing)
-            lower = _at(upper, height * 0.35, 90 + swing * 0.3 + (15 if end == 'b' else -5))
-            paw = _at(lower, height * 0.3, 90 - swing * 0.5)
+            upper = at(top, height * 0.4, 90 + swing)
+            lower = at(upper, height * 0.35, 90 + swing * 0.3 + (15 if end == 'b' else -5))
+            paw = at(lower, height * 0.3, 90 - swing * 0.5)
             j[side, 'shoulder' if end == 'f' else 'hip'] = top
             j[side, f'{end}_elbow'], j[side, f'{end}_knee'], j[side, f'{end}_paw'] = \
                 upper, lower, paw
@@ -118,7 +113,7 @@ def render(rng, joints, scale, width, height):
             for side_ in ('far', 'near'):
                 cv2.circle(img, p(side_, 'ear'), max(2, int(0.05 * scale)), far_c, -1,
                            cv2.LINE_AA)
-            tip = ipt(_at(tl, 0.3 * scale, rng.uniform(100, 200)))
+            tip = ipt(at(tl, 0.3 * scale, rng.uniform(100, 200)))
             cv2.line(img, p('', 'tail'), tip, near_c, max(1, t // 2), cv2.LINE_AA)
     marked = rng.uniform() < 0.5
     r = max(1, int(scale * 0.03))

@@ -1,6 +1,7 @@
 """What the synthetic keypoint sets share: a noisy background with distractors, JPEG files
 written atomically, and COCO-style annotation files with the completion marker written last.
 """
+import math
 import os
 import os.path as osp
 from typing import Callable, Dict, Iterable, List, Sequence, Tuple
@@ -23,6 +24,12 @@ def background(rng: np.random.Generator, width: int, height: int, shapes: int = 
         q = (p[0] + int(rng.uniform(5, 30)), p[1] + int(rng.uniform(5, 30)))
         cv2.rectangle(img, p, q, c, -1)
     return img
+
+
+def at(origin: Point, length: float, degrees: float) -> Point:
+    """The point ``length`` away from ``origin`` in direction ``degrees`` (y points down)."""
+    a = math.radians(degrees)
+    return origin[0] + length * math.cos(a), origin[1] + length * math.sin(a)
 
 
 def ipt(p: Point) -> Tuple[int, int]:
@@ -112,16 +119,28 @@ def write_coco_set(root: str, splits: Sequence[Tuple[str, str, str, int]],
     return root
 
 
-def keypoint_names(dataset_file: str) -> List[str]:
-    """The keypoint names of an MMPose data set, in its order, from its metainfo file
-    (``'configs/_base_/datasets/NAME.py'`` in MMPose, or a path)."""
+def metainfo(dataset_file: str) -> dict:
+    """An MMPose data set's parsed metainfo, from its file (``'configs/_base_/datasets/NAME.py'``
+    in MMPose, or a path)."""
     import mmpose
     from mmpose.datasets.datasets.utils import parse_pose_metainfo
     packaged = osp.join(osp.dirname(mmpose.__file__), '.mim', dataset_file)
     if not osp.isfile(dataset_file) and osp.isfile(packaged):
         dataset_file = packaged  # where MMPose would look, without its warning
-    meta = parse_pose_metainfo(dict(from_file=dataset_file))
+    return parse_pose_metainfo(dict(from_file=dataset_file))
+
+
+def keypoint_names(dataset_file: str) -> List[str]:
+    """The keypoint names of an MMPose data set, in its order (:func:`metainfo`)."""
+    meta = metainfo(dataset_file)
     return [meta['keypoint_id2name'][i] for i in range(meta['num_keypoints'])]
+
+
+def wholebody_splits(num_train: int, num_val: int) -> list:
+    """COCO-WholeBody's files (:func:`write_coco_set` splits), which MMPose's whole-body, hand
+    and face readers of it share."""
+    return [('annotations/coco_wholebody_train_v1.0.json', 'train2017', '', num_train),
+            ('annotations/coco_wholebody_val_v1.0.json', 'val2017', '', num_val)]
 
 
 def keypoint_annotation(points: np.ndarray, width: int, height: int, pad: float,

@@ -16,7 +16,7 @@ from typing import Dict, List
 import numpy as np
 
 from .common import (background, box_of, flat_keypoints, keypoint_annotation, polyline, transform,
-                     wholebody_annotation, write_coco_set)
+                     wholebody_annotation, wholebody_splits, write_coco_set)
 
 SCHEMES = ('wflw', '300w', 'cofw')
 
@@ -184,7 +184,6 @@ def make_coco_wholebody_face(root, num_train=200, num_val=50, seed=0, size=128):
         return img, [wholebody_annotation(size, size, face_kpts=flat_keypoints(pts),
                                           face_box=box_of(pts, 0.12 * scale, size, size))]
 
-    splits = [('annotations/coco_wholebody_train_v1.0.json', 'train2017', '', num_train),
-              ('annotations/coco_wholebody_val_v1.0.json', 'val2017', '', num_val)]
-    return write_coco_set(root, splits, sample, [dict(id=1, name='person')], seed=seed,
+    return write_coco_set(root, wholebody_splits(num_train, num_val), sample,
+                          [dict(id=1, name='person')], seed=seed,
                           task='coco_wholebody_face')

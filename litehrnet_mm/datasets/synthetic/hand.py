@@ -14,7 +14,8 @@ import math
 import numpy as np
 
 from .common import (background, box_of, flat_keypoints, inside, ipt, keypoint_annotation,
-                     keypoint_names, polyline, transform, wholebody_annotation, write_coco_set)
+                     keypoint_names, polyline, transform, wholebody_annotation, wholebody_splits,
+                     write_coco_set)
 
 FINGERS = ('thumb', 'forefinger', 'middle_finger', 'ring_finger', 'pinky_finger')
 #: BGR colour of each finger's joints in the marked images
@@ -138,7 +139,6 @@ def make_coco_wholebody_hand(root, num_train=200, num_val=50, seed=0, size=128):
             f'{side}hand_kpts': flat_keypoints(pts),
             f'{side}hand_box': box_of(pts, 0.15 * scale, size, size)})]
 
-    splits = [('annotations/coco_wholebody_train_v1.0.json', 'train2017', '', num_train),
-              ('annotations/coco_wholebody_val_v1.0.json', 'val2017', '', num_val)]
-    return write_coco_set(root, splits, sample, [dict(id=1, name='person')], seed=seed,
+    return write_coco_set(root, wholebody_splits(num_train, num_val), sample,
+                          [dict(id=1, name='person')], seed=seed,
                           task='coco_wholebody_hand')

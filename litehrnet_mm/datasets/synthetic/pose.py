@@ -11,13 +11,13 @@ annotations are exact.
 """
 import argparse
 import io
-import math
 import os
 import os.path as osp
 
 import numpy as np
 
 from ...fileio import mark_complete, mark_incomplete, write_bytes, write_json
+from .common import at, background, encode_jpeg, ipt
 
 COCO_NAMES = ('nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder',
               'right_shoulder', 'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist',
@@ -50,42 +50,37 @@ def _type(name):
     raise KeyError(name)
 
 
-def _at(origin, length, degrees):
-    a = math.radians(degrees)
-    return origin[0] + length * math.cos(a), origin[1] + length * math.sin(a)
-
-
 def random_figure(rng, width, height):
     """Joint positions (name -> (x, y)) of one figure that fits in the image."""
     unit = rng.uniform(0.11, 0.16) * height  # torso length
     lean = rng.uniform(-12, 12)  # degrees from vertical
     for _ in range(100):
         pelvis = (rng.uniform(0.3, 0.7) * width, rng.uniform(0.5, 0.62) * height)
-        neck = _at(pelvis, 1.6 * unit, -90 + lean)
+        neck = at(pelvis, 1.6 * unit, -90 + lean)
         j = {'pelvis': pelvis, 'neck': neck}
-        j['thorax'] = _at(pelvis, 1.45 * unit, -90 + lean)
+        j['thorax'] = at(pelvis, 1.45 * unit, -90 + lean)
         perp = lean  # shoulder line direction (0 = horizontal, to the image right)
-        j['left_shoulder'] = _at(neck, 0.55 * unit, perp)
-        j['right_shoulder'] = _at(neck, 0.55 * unit, perp + 180)
-        j['left_hip'] = _at(pelvis, 0.4 * unit, perp)
-        j['right_hip'] = _at(pelvis, 0.4 * unit, perp + 180)
+        j['left_shoulder'] = at(neck, 0.55 * unit, perp)
+        j['right_shoulder'] = at(neck, 0.55 * unit, perp + 180)
+        j['left_hip'] = at(pelvis, 0.4 * unit, perp)
+        j['right_hip'] = at(pelvis, 0.4 * unit, perp + 180)
         for side, sign in (('left', 1), ('right', -1)):
             # arms hang between straight down and raised sideways, on their own side
             upper = 90 - sign * rng.uniform(5, 110)
             lower = upper - sign * rng.uniform(-20, 70)
-            j[f'{side}_elbow'] = _at(j[f'{side}_shoulder'], 0.8 * unit, upper)
-            j[f'{side}_wrist'] = _at(j[f'{side}_elbow'], 0.75 * unit, lower)
+            j[f'{side}_elbow'] = at(j[f'{side}_shoulder'], 0.8 * unit, upper)
+            j[f'{side}_wrist'] = at(j[f'{side}_elbow'], 0.75 * unit, lower)
             thigh = 90 - sign * rng.uniform(0, 30)
             shin = thigh + sign * rng.uniform(-10, 25)
-            j[f'{side}_knee'] = _at(j[f'{side}_hip'], 1.0 * unit, thigh)
-            j[f'{side}_ankle'] = _at(j[f'{side}_knee'], 0.95 * unit, shin)
-        head = _at(neck, 0.55 * unit, -90 + lean)
-        j['head_top'] = _at(neck, 1.0 * unit, -90 + lean)
+            j[f'{side}_knee'] = at(j[f'{side}_hip'], 1.0 * unit, thigh)
+            j[f'{side}_ankle'] = at(j[f'{side}_knee'], 0.95 * unit, shin)
+        head = at(neck, 0.55 * unit, -90 + lean)
+        j['head_top'] = at(neck, 1.0 * unit, -90 + lean)
         j['nose'] = head
-        j['left_eye'] = _at(head, 0.17 * unit, -60 + lean)
-        j['right_eye'] = _at(head, 0.17 * unit, -120 + lean)
-        j['left_ear'] = _at(head, 0.3 * unit, -10 + lean)
-        j['right_ear'] = _at(head, 0.3 * unit, -170 + lean)
+        j['left_eye'] = at(head, 0.17 * unit, -60 + lean)
+        j['right_eye'] = at(head, 0.17 * unit, -120 + lean)
+        j['left_ear'] = at(head, 0.3 * unit, -10 + lean)
+        j['right_ear'] = at(head, 0.3 * unit, -170 + lean)
         xy = np.array(list(j.values()))
         if xy[:, 0].min() > 4 and xy[:, 1].min() > 4 and xy[:, 0].max() < width - 4 \
                 and xy[:, 1].max() < height - 4:
@@ -95,20 +90,14 @@ def random_figure(rng, width, height):
 
 def render(rng, joints, unit, width, height):
     import cv2
-    base = rng.integers(40, 220, size=3)
-    img = np.clip(base + rng.normal(0, 18, size=(height, width, 3)), 0, 255).astype(np.uint8)
-    for _ in range(3):  # distractor shapes
-        c = tuple(int(v) for v in rng.integers(0, 255, size=3))
-        p = (int(rng.uniform(0, width)), int(rng.uniform(0, height)))
-        cv2.rectangle(img, p, (p[0] + int(rng.uniform(5, 30)), p[1] + int(rng.uniform(5, 30))),
-                      c, -1)
+    img = background(rng, width, height)
     skin = tuple(int(v) for v in rng.integers(30, 120, size=3))
     thick = max(2, int(unit / 8))
     for _ in range(2):  # stray limbs, so that not every line belongs to the figure
         p = rng.uniform(0, 1, size=2) * (width, height)
-        q = _at(p, unit, rng.uniform(0, 360))
+        q = at(p, unit, rng.uniform(0, 360))
         cv2.line(img, (int(p[0]), int(p[1])), (int(q[0]), int(q[1])), skin, thick, cv2.LINE_AA)
-    pt = lambda n: (int(round(joints[n][0])), int(round(joints[n][1])))  # noqa: E731
+    pt = lambda n: ipt(joints[n])  # noqa: E731
     cv2.circle(img, pt('nose'), int(0.4 * unit), skin, -1)
     for a, b in LIMBS:
         cv2.line(img, pt(a), pt(b), skin, thick, cv2.LINE_AA)
@@ -123,15 +112,13 @@ def render(rng, joints, unit, width, height):
 
 def _samples(folder, num, seed, width, height, first_id=1):
     """Render ``num`` figures into ``folder``; yield (id, file name, joints, torso length)."""
-    import cv2
     rng = np.random.default_rng(seed)
     os.makedirs(folder, exist_ok=True)
     for idx in range(first_id, first_id + num):
         joints, unit = random_figure(rng, width, height)
         img = render(rng, joints, unit, width, height)
         name = f'{idx:06d}.jpg'  # MMPose's MPII reader takes the image id from the name
-        jpeg = cv2.imencode('.jpg', img, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
-        write_bytes(osp.join(folder, name), jpeg)
+        write_bytes(osp.join(folder, name), encode_jpeg(img))
         yield idx, name, joints, unit
 
 

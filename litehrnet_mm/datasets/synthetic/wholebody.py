@@ -14,7 +14,7 @@ import numpy as np
 
 from . import face, hand, pose
 from .common import (box_of, flat_keypoints, ipt, keypoint_names, transform, wholebody_annotation,
-                     write_coco_set)
+                     wholebody_splits, write_coco_set)
 
 
 def _feet(joints, unit):
@@ -83,7 +83,6 @@ def make_coco_wholebody(root, num_train=200, num_val=50, seed=0, width=192, heig
         parts['bbox'] = box_of(np.concatenate(everything), 0.3 * unit, width, height)
         return img, [wholebody_annotation(width, height, **parts)]
 
-    splits = [('annotations/coco_wholebody_train_v1.0.json', 'train2017', '', num_train),
-              ('annotations/coco_wholebody_val_v1.0.json', 'val2017', '', num_val)]
-    return write_coco_set(root, splits, sample, [dict(id=1, name='person')], seed=seed,
+    return write_coco_set(root, wholebody_splits(num_train, num_val), sample,
+                          [dict(id=1, name='person')], seed=seed,
                           task='coco_wholebody', width=width, height=height)
