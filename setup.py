@@ -19,7 +19,7 @@ setup(
     python_requires='>=3.9',
     packages=find_packages(include=['litehrnet_mm', 'litehrnet_mm.*']),
     # the deploy form's C++ kernel, compiled on the user's machine on first use
-    package_data={'litehrnet_mm.deploy': ['csrc/*.cpp']},
+    package_data={'litehrnet_mm.deploy': ['csrc/*.cpp', 'csrc/*.h']},
     # The runtime stack. Exact versions that are known to co-install are in
     # requirements/constraints.txt; tools/install.sh explains the build steps pip cannot.
     install_requires=[

@@ -30,6 +30,12 @@ if XDIST_WORKER:
 else:
     torch.set_num_threads(min(2, os.cpu_count() or 1))
 
+# The compiled backend autotunes its packages' matrix products by default (about 2.3x the
+# build time); the tests build dozens of packages and check what they compute, not how fast:
+# they build without autotuning (here and in the tools they start), except the tests that
+# ask for it (tests/backends/test_compiled.py).
+os.environ['LITEHRNET_MM_AUTOTUNE'] = '0'
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CI_VARIABLE = 'LITEHRNET_MM_CI'
 _POSE = osp.join(ROOT, 'configs', 'body_2d_keypoint', 'topdown_heatmap')

@@ -19,9 +19,10 @@ from .pytorch import PyTorchBackend  # isort: skip
 from .base import (BACKENDS, META_KEY, ArtefactBackend, ArtefactOptions, Backend,
                    BackendOptions, BackendSpec, Runner, backend_class, backends_for_file,
                    make_backend, register_backend)
-from .compiled import (INDUCTOR_OPTIONS, CompiledBackend, CompiledModel, CompiledOptions,
-                       PackagedModel, build_package, compile_model, cpu_features,
-                       read_package_metadata, read_package_record)
+from .compiled import (AUTOTUNE_ENV, AUTOTUNE_OPTIONS, INDUCTOR_OPTIONS, CompiledBackend,
+                       CompiledModel, CompiledOptions, PackagedModel, autotune_default,
+                       build_package, compile_model, cpu_features, read_package_metadata,
+                       read_package_record)
 from .onnx import (ArrayRunner, AxisSpec, OnnxBackend, OnnxOptions, check_export_shape,
                    check_input_shape, check_onnx_input, export_module, export_onnx,
                    onnx_backends, onnx_input_spec, read_onnx_metadata, write_onnx_metadata)
@@ -32,7 +33,8 @@ from .openvino import (OPENVINO_SHAPES, OpenVINOBackend, OpenVINOOptions, openvi
 __all__ = [
     'BACKENDS', 'META_KEY', 'ArtefactBackend', 'ArtefactOptions', 'Backend', 'BackendOptions',
     'BackendSpec', 'Runner', 'backend_class', 'backends_for_file', 'make_backend',
-    'register_backend', 'INDUCTOR_OPTIONS', 'CompiledBackend', 'CompiledModel',
+    'register_backend', 'AUTOTUNE_ENV', 'AUTOTUNE_OPTIONS', 'autotune_default',
+    'INDUCTOR_OPTIONS', 'CompiledBackend', 'CompiledModel',
     'CompiledOptions', 'PackagedModel', 'build_package', 'compile_model', 'cpu_features',
     'read_package_metadata', 'read_package_record', 'ArrayRunner', 'AxisSpec', 'OnnxBackend',
     'OnnxOptions', 'check_export_shape', 'check_input_shape', 'check_onnx_input',

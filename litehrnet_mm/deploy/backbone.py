@@ -15,9 +15,9 @@ from torch import nn
 
 from ..deprecation import REMOVED_IN
 from ..models import LiteHRNet
-from ..stamps import content_stamp, same_stamp
+from ..stamps import same_stamp
 from . import onednn
-from .kernels import kernels_enabled
+from .kernels import fingerprint, kernels_enabled
 from .layers import FoldedConv
 from .modules import DeployFuseLayers, to_deploy
 from .target import (CHANNELS_LAST, PORTABLE, TRACE_TARGETS, check_target, default_target)
@@ -48,9 +48,11 @@ class DeployForm:
     made or saved on another machine or torch), it runs the portable target.
 
     Outside a trace, each forward first checks the content of the layers' weights and biases
-    (:func:`~litehrnet_mm.stamps.content_stamp`): where they changed, however they were
-    written (``.data`` included), what the layers derived from them (oneDNN-packed weights,
-    the kernel's taps, the fuse layers' summed biases) is made again.
+    (:func:`~litehrnet_mm.deploy.kernels.fingerprint`, one pass over them): where they
+    changed, however they were written (``.data`` included), what the layers derived from
+    them (oneDNN-packed weights, the kernel's taps, the fuse layers' summed biases) is made
+    again. The layers are listed once per backbone and set of parts (a part replaced is
+    listed again).
 
     Args:
         target (str, optional): The target when nothing traces; default
@@ -64,6 +66,7 @@ class DeployForm:
         self.kernel = kernel
         self.tracing_for: Optional[str] = None
         self._stamp = None  # of the weights the derived state was made from
+        self._listed = None  # (key, layers, their weights and biases), listed on first use
         _FORMS.add(self)
 
     def resolve(self, x: torch.Tensor) -> str:
@@ -83,17 +86,25 @@ class DeployForm:
         return target
 
     def __getstate__(self):  # a copy or a saved form traces nothing
-        return {**self.__dict__, 'tracing_for': None, '_stamp': None}
+        return {**self.__dict__, 'tracing_for': None, '_stamp': None, '_listed': None}
 
     def __setstate__(self, state):
         self.__dict__.update(state)
         _FORMS.add(self)
 
+    def _layers(self, backbone: LiteHRNet) -> Tuple[list, list]:
+        """The layers with derived state, and their weights and biases."""
+        key = (id(backbone), *(id(getattr(backbone, name)) for name in backbone.part_names()))
+        if self.__dict__.get('_listed') is None or self._listed[0] != key:
+            layers = [m for m in backbone.modules()
+                      if isinstance(m, (FoldedConv, DeployFuseLayers))]
+            tensors = [t for m in layers if isinstance(m, FoldedConv) for t in (m.weight, m.bias)]
+            self._listed = (key, layers, tensors)
+        return self._listed[1], self._listed[2]
+
     def _derive_again_if_changed(self, backbone: LiteHRNet) -> None:
-        layers = [m for m in backbone.modules() if isinstance(m, (FoldedConv,
-                                                                  DeployFuseLayers))]
-        convs = [m for m in layers if isinstance(m, FoldedConv)]
-        stamp = content_stamp(t for conv in convs for t in (conv.weight, conv.bias))
+        layers, tensors = self._layers(backbone)
+        stamp = fingerprint(tensors)
         if not same_stamp(stamp, self._stamp):
             for layer in layers:
                 if isinstance(layer, FoldedConv):

@@ -148,7 +148,8 @@ def _block_diagonal_linear(convs: Sequence[ConvModule]) -> nn.Linear:
 
 class DeployConditionalChannelWeighting(nn.Module):
     """:class:`~litehrnet_mm.models.blocks.ConditionalChannelWeighting` in deploy form; the
-    spatial weightings of all branches are two matrix products."""
+    spatial weightings of all branches are two matrix products. In the channels-last targets
+    with the hand-written kernels, the whole block is one call (:attr:`fuse`)."""
 
     def __init__(self, block: ConditionalChannelWeighting, kernel: bool = False):
         super().__init__()
@@ -160,8 +161,33 @@ class DeployConditionalChannelWeighting(nn.Module):
             [from_conv_module(m, 'depthwise_convs', kernel) for m in block.depthwise_convs])
         self.se1 = _block_diagonal_linear([sw.conv1 for sw in block.spatial_weighting])
         self.se2 = _block_diagonal_linear([sw.conv2 for sw in block.spatial_weighting])
+        # what the fused kernel computes: the weighting's 1x1 convolutions with ReLU then
+        # sigmoid, stride-1 depthwise convolutions without activation
+        self._fusable = (
+            self.crw1.pointwise and self.crw1.act == 'relu' and self.crw2.pointwise
+            and self.crw2.act == 'sigmoid'
+            and all(dw.kernel and dw.stride == 1 and dw.act is None
+                    for dw in self.depthwise_convs))
+        #: run the whole block as one call of ``litehrnet_mm::ccw_block`` (``csrc/ccw.cpp``)
+        #: in the channels-last targets, where the hand-written kernels are built and every
+        #: branch is exactly 2^k times the last one's size; False: one call per operation
+        #: (the form of litehrnet-mm 0.2, kept for comparison)
+        self.fuse = self._fusable
+
+    def _runs_fused(self, x: List[torch.Tensor], target: str) -> bool:
+        if not (self.fuse and self._fusable and target in CHANNELS_LAST and kernels.built()):
+            return False
+        last, (h, w) = len(x) - 1, x[-1].shape[-2:]
+        return all(s.shape[-2] == h * 2**(last - i) and s.shape[-1] == w * 2**(last - i)
+                   for i, s in enumerate(x))
 
     def forward(self, x: List[torch.Tensor], target: str = PORTABLE) -> List[torch.Tensor]:
+        if self._runs_fused(x, target):
+            dws = self.depthwise_convs
+            return list(torch.ops.litehrnet_mm.ccw_block(
+                list(x), self.crw1.weight, self.crw1.bias, self.crw2.weight, self.crw2.bias,
+                [dw.weight for dw in dws], [dw.bias for dw in dws], self.se1.weight,
+                self.se1.bias, self.se2.weight, self.se2.bias))
         last = len(x) - 1
         kept, weighted = zip(*[split_halves(s) for s in x])
         smallest = x[-1].shape[-2:]

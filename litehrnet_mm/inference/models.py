@@ -43,6 +43,7 @@ class _OnBackend:
         out = super()._apply(fn, *args, **kwargs)
         runner = self.__dict__.get('backend_runner')
         if runner is not None:
+            runner.forget_tensors()  # buffers are new tensors now
             for p in self.parameters():
                 runner.check_device(p.device)
                 break

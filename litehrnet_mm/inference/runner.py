@@ -16,17 +16,24 @@ from typing import Dict, Optional, Tuple
 import torch
 
 from ..backends import ArtefactBackend, BackendSpec, Runner, make_backend
+from ..deploy.kernels import fingerprint
 from ..fileio import file_lock, fsync_path
-from ..stamps import content_stamp, same_stamp
+from ..stamps import same_stamp
 from . import artefacts
-from .parts import GraphPart, deploy_part
+from .parts import GRAPH_PARTS, GraphPart, deploy_part
 
 __all__ = ['BackendRunner', 'weights_stamp']
 
 
 class BackendRunner:
     """Runs ``graph`` of a model with a backend; built on the first call, rebuilt when the
-    model's weights change (a checkpoint loaded after the first call).
+    model's weights change (a checkpoint loaded after the first call, an EMA swap through
+    ``.data``).
+
+    Each call checks the weights with :func:`weights_stamp` over the graph's parameters and
+    buffers, listed once per model and set of parts (``backbone``, ``neck``, ...: a part
+    replaced is listed again) and again after the model is moved or converted
+    (:meth:`forget_tensors`, which the fast models call from ``_apply``).
 
     Attributes:
         backend (Backend): The backend, with its options.
@@ -44,6 +51,7 @@ class BackendRunner:
             artefacts.check_artefact_kind(artefact, graph, self.backend.name)
         self._runners: Dict[Optional[Tuple[int, int]], Runner] = {}
         self._stamp = None
+        self._tensors = None  # (key, the graph's parameters and buffers)
         self.log = []
 
     @property
@@ -64,9 +72,19 @@ class BackendRunner:
         """Refuse a device the backend cannot run on."""
         self.backend.check_device(device)
 
+    def forget_tensors(self) -> None:
+        """List the weights again on the next call (the model's buffers were replaced)."""
+        self._tensors = None
+
+    def _watched(self, model: torch.nn.Module) -> list:
+        key = (id(model), *(id(getattr(model, name, None)) for name in GRAPH_PARTS[self.graph]))
+        if self._tensors is None or self._tensors[0] != key:
+            self._tensors = (key, graph_tensors(model, self.graph))
+        return self._tensors[1]
+
     def __call__(self, model: torch.nn.Module, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         self.check_device(x.device)
-        stamp = weights_stamp(model, self.graph)
+        stamp = fingerprint(self._watched(model))
         if not same_stamp(stamp, self._stamp):  # new weights: nothing built so far serves
             self._runners.clear()
             self._stamp = stamp
@@ -117,9 +135,14 @@ class BackendRunner:
                 os.remove(tmp)
 
 
+def graph_tensors(model: torch.nn.Module, graph: str) -> list:
+    """The parameters and buffers of ``graph``'s parts of ``model``."""
+    part = GraphPart(model, graph)
+    return list(itertools.chain(part.parameters(), part.buffers()))
+
+
 def weights_stamp(model: torch.nn.Module, graph: str) -> Optional[torch.Tensor]:
     """Changes when the weights of ``graph``'s parts change, however they are written: a
     checkpoint loaded, an optimiser step, a write through ``.data`` (an EMA swap):
-    :func:`~litehrnet_mm.stamps.content_stamp` of their parameters and buffers."""
-    part = GraphPart(model, graph)
-    return content_stamp(itertools.chain(part.parameters(), part.buffers()))
+    :func:`~litehrnet_mm.deploy.kernels.fingerprint` of their parameters and buffers."""
+    return fingerprint(graph_tensors(model, graph))

@@ -17,6 +17,7 @@ from litehrnet_mm.models import LiteHRNet
 from litehrnet_mm.testing import assert_close, randomize
 
 KERNEL = 'litehrnet_mm::depthwise3x3'
+FUSED = 'litehrnet_mm::ccw_block'
 
 
 @pytest.fixture(scope='module')
@@ -37,8 +38,8 @@ def _depthwise(model):
 
 
 def test_compiled_deploy_form_equals_the_training_form(tiny):
-    """compile_model traces the deploy form's inductor target, the depthwise kernel included
-    (called as an operator from the compiled code)."""
+    """compile_model traces the deploy form's inductor target, the hand-written kernels
+    included (called as operators from the compiled code)."""
     x = torch.randn(2, 3, 64, 96)
     with torch.no_grad():
         expected = tiny(x)[0]
@@ -52,8 +53,10 @@ def test_compiled_deploy_form_equals_the_training_form(tiny):
     assert INDUCTOR_OPTIONS == {'freezing': True, 'cpp_wrapper': True}
     if not depthwise_kernel():
         pytest.skip('the depthwise kernel cannot be built here (see its warning)')
-    calls = sum(e.count for e in prof.key_averages() if e.key == KERNEL)
-    assert calls == _depthwise(deployed) == 34  # 9 in the blocks, 25 in the others
+    calls = {e.key: e.count for e in prof.key_averages()}
+    assert _depthwise(deployed) == 34  # 9 in the blocks, 25 in the others
+    # the 3 blocks (one per stage) are one fused call each, their depthwise convs inside
+    assert (calls.get(KERNEL), calls.get(FUSED)) == (25, 3)
 
 
 def test_plain_torch_compile_of_the_deploy_form_matches_eager(tiny):
@@ -133,15 +136,16 @@ print('loaded')
 @pytest.mark.skipif(not depthwise_kernel(), reason='the kernel cannot be built here')
 def test_package_with_the_kernel_loads_in_a_fresh_process(
         features, pose_package, tmp_path, monkeypatch, repo_root):
-    """The package calls the depthwise kernel, which must be registered before the package
+    """The package calls the hand-written kernels, which must be registered before the package
     loads (AOTInductor looks its schema up at load time): PackagedModel does it, and refuses
     with a clear error where the kernel is switched off."""
     import subprocess
     import sys
-    assert read_package_metadata(pose_package)['kernels'] == [KERNEL]
+    assert read_package_metadata(pose_package)['kernels'] == sorted([KERNEL, FUSED])
     with torch.no_grad(), torch.profiler.profile() as prof:  # the whole Lite-HRNet-18
         PackagedModel(pose_package)(torch.randn(1, 3, 128, 96))
-    assert sum(e.count for e in prof.key_averages() if e.key == KERNEL) == 96
+    calls = {e.key: e.count for e in prof.key_averages()}
+    assert (calls.get(KERNEL), calls.get(FUSED)) == (48, 16)  # the blocks' 48 inside the 16
     x = torch.randn(2, 3, 128, 96)
     with torch.no_grad():
         torch.save((x, features(x)[0]), tmp_path / 'io.pt')
@@ -208,3 +212,67 @@ def test_not_a_package(tmp_path):
     with pytest.raises(ValueError, match='was not built by litehrnet_mm'):
         PackagedModel(str(plain))
     shutil.rmtree(tmp_path)
+
+
+def _generated_cpp(path) -> str:
+    with zipfile.ZipFile(path) as z:
+        return ''.join(z.read(n).decode(errors='replace') for n in z.namelist()
+                       if n.endswith('kernel.cpp'))
+
+
+def test_autotuned_package_runs_generated_micro_gemms(tmp_path):
+    """``autotune=True`` (the compiled backend's default; the tests turn it off in
+    conftest.py): inductor's max-autotune replaces matrix products by its generated C++
+    micro-GEMM kernels, the record says so, and the outputs are the training form's. Without
+    it the package has none. (One stage of two branches: autotuning benchmarks every
+    product, and its time grows with the graph.)"""
+    from litehrnet_mm.backends import AUTOTUNE_ENV, autotune_default, build_package
+    from litehrnet_mm.models import arch_to_extra
+    extra = dict(arch_to_extra('18'), num_stages=1, with_head=False)
+    extra['stages_spec'] = dict(num_modules=(1, ), num_branches=(2, ), num_blocks=(1, ),
+                                module_type=('LITE', ), with_fuse=(True, ),
+                                reduce_ratios=(8, ), num_channels=((40, 80), ))
+    model = randomize(LiteHRNet(extra), 5).eval()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        expected = model(x)[0]
+
+    class First(torch.nn.Module):  # the first output: a package returns one tensor
+        def __init__(self, backbone):
+            super().__init__()
+            self.backbone = backbone
+
+        def forward(self, x):
+            return self.backbone(x)[0]
+    deployed = First(_deployed(model)).eval()
+    assert autotune_default() is False  # conftest.py
+    for autotune in (True, False):
+        path = str(tmp_path / f'autotune-{autotune}.pt2')
+        build_package(deployed, path, 64, 64, max_batch=1, autotune=autotune)
+        assert read_package_metadata(path)['autotune'] is autotune
+        with torch.no_grad():
+            assert_close(PackagedModel(path)(x), expected, rel=1e-4)
+        assert ('micro_gemm' in _generated_cpp(path)) is autotune
+    assert AUTOTUNE_ENV == 'LITEHRNET_MM_AUTOTUNE'
+
+
+@pytest.mark.parametrize('value,expected', [('', True), ('1', True), ('On', True),
+                                            ('0', False), ('no', False), ('off', False)])
+def test_autotune_switch(value, expected, monkeypatch):
+    """Unset, packages autotune; the switch takes the usual words, refuses others, and a
+    backend's ``autotune`` option overrides it (and is part of the artefact's record)."""
+    from litehrnet_mm.backends import AUTOTUNE_ENV, CompiledBackend, autotune_default
+    if value:
+        monkeypatch.setenv(AUTOTUNE_ENV, value)
+    else:
+        monkeypatch.delenv(AUTOTUNE_ENV)
+    assert autotune_default() is expected
+    assert CompiledBackend().options.autotuned is expected
+    assert CompiledBackend(dict(autotune=not expected)).options.autotuned is (not expected)
+    record = CompiledBackend().complete_record({'input': {}})
+    assert record['autotune'] is expected
+    monkeypatch.setenv(AUTOTUNE_ENV, 'maybe')
+    with pytest.raises(ValueError, match="LITEHRNET_MM_AUTOTUNE must be 1, true, yes or on"):
+        autotune_default()
+    with pytest.raises(ValueError, match="autotune must be None, True or False, got 'yes'"):
+        CompiledBackend(dict(autotune='yes'))

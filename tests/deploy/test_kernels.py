@@ -1,6 +1,8 @@
-"""The hand-written depthwise 3x3 kernel (``litehrnet_mm/deploy/csrc/depthwise.cpp``): equal
-to a convolution on every shape it takes, refusing what it does not take, used by every form
-of the deploy model that runs on channels-last tensors, and optional."""
+"""The hand-written kernels (``litehrnet_mm/deploy/csrc``): the depthwise 3x3 convolution equal
+to a convolution on every shape it takes, the fused conditional channel weighting block equal
+to the training block, the weights' fingerprint equal to its formula; each refusing what it
+does not take, used by every form of the deploy model that runs on channels-last tensors, and
+optional."""
 import copy
 import subprocess
 import sys
@@ -15,6 +17,7 @@ from litehrnet_mm.models import LiteHRNet
 from litehrnet_mm.testing import assert_close, randomize
 
 OP = 'litehrnet_mm::depthwise3x3'
+FUSED = 'litehrnet_mm::ccw_block'
 
 needs_kernel = pytest.mark.skipif(not kernels.depthwise_kernel(),
                                   reason='the kernel cannot be built here (see the warning)')
@@ -116,9 +119,12 @@ def _depthwise_convs(model):
 
 
 def _kernel_calls(fn):
+    """Calls of the depthwise kernel, and of the fused block (each runs the depthwise
+    convolutions of its branches inside: ``fused_depthwise`` of them in all), and ``fn()``."""
     with torch.no_grad(), torch.profiler.profile() as prof:
         out = fn()
-    return sum(e.count for e in prof.key_averages() if e.key == OP), out
+    counts = {e.key: e.count for e in prof.key_averages()}
+    return counts.get(OP, 0), counts.get(FUSED, 0), out
 
 
 @needs_kernel
@@ -131,16 +137,16 @@ def test_eager_deploy_form_runs_every_depthwise_conv_in_the_kernel(monkeypatch):
     model.switch_to_deploy()
     count = _depthwise_convs(model)
     assert count == 96  # Lite-HRNet-18: 48 in the blocks, 48 in stem, transitions and fuses
-    calls, out = _kernel_calls(lambda: model(x)[0])
-    assert calls == count
+    calls, fused, out = _kernel_calls(lambda: model(x)[0])
+    assert (calls, fused) == (48, 16)  # the 16 blocks are one call each
     assert_close(out, expected, rel=1e-4)
     monkeypatch.setenv(kernels.ENV_SWITCH, '0')  # a form made now: oneDNN, the same outputs
     onednn.switch_to_deploy()
-    calls, out = _kernel_calls(lambda: onednn(x)[0])
-    assert calls == 0
+    calls, fused, out = _kernel_calls(lambda: onednn(x)[0])
+    assert (calls, fused) == (0, 0)
     assert_close(out, expected, rel=1e-4)
-    calls, _ = _kernel_calls(lambda: model(x)[0])  # the first form keeps its kernel
-    assert calls == count
+    calls, fused, _ = _kernel_calls(lambda: model(x)[0])  # the first form keeps its kernels
+    assert (calls, fused) == (48, 16)
     monkeypatch.setenv(kernels.ENV_SWITCH, 'maybe')
     with pytest.raises(ValueError, match="LITEHRNET_MM_KERNELS must be one of 1, true, yes, on "
                                          r"\(the default\) or 0, false, no, off or empty "
@@ -268,3 +274,175 @@ def test_a_builder_killed_while_it_holds_the_lock_blocks_no_one(repo_root):
     assert user.returncode == 0, err[-3000:]
     available, seconds = out.split()[:2]
     assert available == 'True' and int(seconds) < 60
+
+
+def _fingerprint_reference(t: torch.Tensor) -> int:
+    """``csrc/fingerprint.cpp``'s formula in NumPy: the bytes as little-endian 32-bit words
+    (the last 1 to 3 bytes zero-padded), a = sum w_i (2i+1), b = sum rot16(w_i) (2i+1) K
+    modulo 2^32, a xor (bytes * K); a in the high half."""
+    import numpy as np
+    raw = t.contiguous().view(-1).view(torch.uint8).numpy().tobytes()
+    nbytes = len(raw)
+    if nbytes == 0:
+        return 0
+    words = np.frombuffer(raw + b'\0' * (-nbytes % 4), dtype='<u4').astype(np.uint64)
+    mask, k = np.uint64(0xFFFFFFFF), np.uint64(0x9E3779B1)
+    m = (2 * np.arange(len(words), dtype=np.uint64) + 1) & mask
+    rot = ((words << np.uint64(16)) | (words >> np.uint64(16))) & mask
+    a = int(np.sum((words * m) & mask) & mask) if len(words) else 0
+    b = int(np.sum((rot * ((m * k) & mask)) & mask) & mask) if len(words) else 0
+    a = (a & 0xFFFFFFFF) ^ ((nbytes * 0x9E3779B1) & 0xFFFFFFFF)
+    value = (a << 32) | (b & 0xFFFFFFFF)
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def _mixed_tensors(seed: int):
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(160, 160, 1, 1, generator=g), torch.randn(20, generator=g),
+            torch.randn(3, generator=g).half(),
+            torch.randint(0, 9, (5, ), generator=g, dtype=torch.int8),
+            torch.tensor(7), torch.randn(7, 9, generator=g).t(),  # not contiguous
+            torch.randn(2, 40, 8, 6, generator=g).double(), torch.empty(0)]
+
+
+@needs_kernel
+def test_fingerprint_follows_its_formula_whatever_the_threads():
+    """One 64-bit number per tensor, of any dtype, size (odd byte counts) and strides, equal
+    to the formula computed in NumPy, with one thread and with two."""
+    tensors = _mixed_tensors(0)
+    expected = [_fingerprint_reference(t) for t in tensors]
+    threads = torch.get_num_threads()
+    try:
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            got = torch.ops.litehrnet_mm.fingerprint(tensors)
+            assert got.dtype == torch.long and got.tolist() == expected
+    finally:
+        torch.set_num_threads(threads)
+    torch.library.opcheck(torch.ops.litehrnet_mm.fingerprint.default, (tensors, ),
+                          test_utils=('test_schema', 'test_faketensor'))
+
+
+@needs_kernel
+def test_fingerprint_changes_with_any_value_and_only_there():
+    """A change of one value (the smallest a float takes), an exchange of two values, or a
+    size that grew by a zero changes that tensor's fingerprint and no other's; equal
+    contents in other tensors give equal fingerprints."""
+    tensors = _mixed_tensors(1)
+    before = kernels.fingerprint(tensors)
+    assert torch.equal(kernels.fingerprint([t.clone() for t in tensors]), before)
+    ints = {1: torch.int8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
+    for i, t in enumerate(tensors[:-1]):
+        changed = [u.clone() for u in tensors]
+        changed[i].view(ints[t.element_size()])[(0, ) * t.dim()] += 1  # the last bit
+        after = kernels.fingerprint(changed)
+        assert after[i] != before[i], i
+        assert torch.equal(torch.cat([after[:i], after[i + 1:]]),
+                           torch.cat([before[:i], before[i + 1:]]))
+    swapped = tensors[1].clone()
+    swapped[[0, 1]] = swapped[[1, 0]]
+    assert kernels.fingerprint([swapped])[0] != before[1]
+    grown = torch.cat([tensors[1], torch.zeros(1)])
+    assert kernels.fingerprint([grown])[0] != before[1]
+
+
+def test_fingerprint_without_the_kernel_is_the_norms(monkeypatch):
+    """Switched off, the weights are checked by their norms (one per floating-point
+    tensor)."""
+    from litehrnet_mm.stamps import content_stamp
+    monkeypatch.setenv(kernels.ENV_SWITCH, '0')
+    tensors = _mixed_tensors(2)
+    assert torch.equal(kernels.fingerprint(tensors), content_stamp(tensors))
+    assert kernels.fingerprint([]) is None
+
+
+def _ccw_pair(channels, reduce_ratio, seed):
+    """A conditional channel weighting block with non-trivial weights (eval mode), and its
+    deploy form made with the kernels."""
+    from litehrnet_mm.deploy.modules import DeployConditionalChannelWeighting
+    from litehrnet_mm.models.blocks import ConditionalChannelWeighting
+    block = randomize(ConditionalChannelWeighting(channels, reduce_ratio), seed).eval()
+    return block, DeployConditionalChannelWeighting(block, kernel=True).eval()
+
+
+def _ccw_calls(fn):
+    _, fused, out = _kernel_calls(fn)
+    return fused, out
+
+
+@needs_kernel
+@pytest.mark.parametrize('channels,size,ratio', [
+    ((40, ), (8, 6), 8), ((40, 80), (32, 24), 8), ((40, 80, 160), (64, 48), 8),
+    ((40, 80, 160, 320), (64, 48), 8), ((20, 44), (6, 10), 2), ((8, 24, 36), (12, 4), 4),
+    ((40, 80, 160, 320), (128, 256), 8)])
+def test_fused_block_equals_the_training_block(channels, size, ratio):
+    """Branch counts 1 to 4 at Lite-HRNet-18's widths and at odd ones (halves of 4 to 22
+    channels, which no vector fills), the segmentation model's sizes, a batch of 2: one call
+    of ``litehrnet_mm::ccw_block``, outputs equal the training form's (eval mode)."""
+    block, fused = _ccw_pair(channels, ratio, seed=len(channels))
+    g = torch.Generator().manual_seed(sum(channels))
+    x = [torch.randn(2, c, size[0] >> i, size[1] >> i, generator=g)
+         for i, c in enumerate(channels)]
+    with torch.no_grad():
+        expected = block([t.clone() for t in x])
+    calls, got = _ccw_calls(lambda: fused([channels_last(t) for t in x], 'eager'))
+    assert calls == 1
+    for a, b in zip(got, expected):
+        assert a.is_contiguous(memory_format=torch.channels_last)
+        assert_close(a, b, rel=1e-5)
+    fused.fuse = False  # the unfused form: same outputs, no call of the fused kernel
+    calls, unfused = _ccw_calls(lambda: fused([channels_last(t) for t in x], 'eager'))
+    assert calls == 0
+    for a, b in zip(unfused, expected):
+        assert_close(a, b, rel=1e-5)
+
+
+@needs_kernel
+def test_fused_block_shape_function_and_schema():
+    """The fake implementation gives the kernel's shapes and strides (what torch.compile and
+    torch.export trace with), on inputs that are channel slices too."""
+    block, fused = _ccw_pair((40, 80), 8, seed=3)
+    x = [channels_last(torch.randn(1, 40, 16, 12)), channels_last(torch.randn(1, 80, 8, 6))]
+    dws = fused.depthwise_convs
+    args = (x, fused.crw1.weight, fused.crw1.bias, fused.crw2.weight, fused.crw2.bias,
+            [dw.weight for dw in dws], [dw.bias for dw in dws], fused.se1.weight,
+            fused.se1.bias, fused.se2.weight, fused.se2.bias)
+    torch.library.opcheck(torch.ops.litehrnet_mm.ccw_block.default, args,
+                          test_utils=('test_schema', 'test_faketensor'))
+    sliced = [channels_last(torch.randn(1, 60, 16, 12))[:, 10:50], x[1]]
+    with torch.no_grad():
+        assert_close(torch.ops.litehrnet_mm.ccw_block(sliced, *args[1:])[0],
+                     block([sliced[0].contiguous(), x[1].contiguous()])[0], rel=1e-5)
+
+
+@needs_kernel
+@pytest.mark.parametrize('index,value,message', [
+    (0, lambda t: t.contiguous(), 'channels-last'),
+    (0, lambda t: t[:, :, :, :-1], 'times the last branch'),
+    (0, lambda t: t.double(), 'float32'),
+    (1, lambda t: t[:, :79], 'even C'),
+])
+def test_fused_block_refuses_what_it_does_not_take(index, value, message):
+    _, fused = _ccw_pair((40, 80), 8, seed=4)
+    x = [channels_last(torch.randn(1, 40, 16, 12)), channels_last(torch.randn(1, 80, 8, 6))]
+    x[index] = value(x[index])
+    dws = fused.depthwise_convs
+    with pytest.raises(RuntimeError, match=message):
+        torch.ops.litehrnet_mm.ccw_block(
+            x, fused.crw1.weight, fused.crw1.bias, fused.crw2.weight, fused.crw2.bias,
+            [dw.weight for dw in dws], [dw.bias for dw in dws], fused.se1.weight,
+            fused.se1.bias, fused.se2.weight, fused.se2.bias)
+
+
+@needs_kernel
+def test_sizes_that_are_not_exact_multiples_run_unfused():
+    """An input size the branches do not halve exactly (rounded up on the way down) takes the
+    adaptive pooling of the unfused form, with the training form's outputs."""
+    block, fused = _ccw_pair((40, 80), 8, seed=5)
+    x = [torch.randn(1, 40, 15, 11), torch.randn(1, 80, 8, 6)]
+    with torch.no_grad():
+        expected = block([t.clone() for t in x])
+    calls, got = _ccw_calls(lambda: fused([channels_last(t) for t in x], 'eager'))
+    assert calls == 0
+    for a, b in zip(got, expected):
+        assert_close(a, b, rel=1e-5)

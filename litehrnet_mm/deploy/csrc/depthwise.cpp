@@ -19,6 +19,8 @@
 //   weights the input rows it reads into a buffer of three rows, once per row.
 //
 // Outputs equal a convolution's up to summation order.
+#include "depthwise.h"
+
 #include <ATen/Parallel.h>
 #include <ATen/ops/empty_strided.h>
 #include <torch/library.h>
@@ -40,6 +42,10 @@ inline vec load(const float* p) {
 }
 
 inline void store(float* p, const vec& v) { std::memcpy(p, &v, sizeof(vec)); }
+
+}  // namespace
+
+namespace litehrnet_mm {
 
 at::Tensor depthwise3x3(const at::Tensor& x, const at::Tensor& taps, const at::Tensor& bias,
                         int64_t stride, bool relu, const std::optional<at::Tensor>& scale,
@@ -205,11 +211,11 @@ at::Tensor depthwise3x3(const at::Tensor& x, const at::Tensor& taps, const at::T
   return y;
 }
 
-}  // namespace
+}  // namespace litehrnet_mm
 
 TORCH_LIBRARY(litehrnet_mm, m) {
   m.def("depthwise3x3(Tensor x, Tensor taps, Tensor bias, int stride, bool relu, "
         "Tensor? scale=None, int factor=1) -> Tensor");
 }
 
-TORCH_LIBRARY_IMPL(litehrnet_mm, CPU, m) { m.impl("depthwise3x3", &depthwise3x3); }
+TORCH_LIBRARY_IMPL(litehrnet_mm, CPU, m) { m.impl("depthwise3x3", &litehrnet_mm::depthwise3x3); }
