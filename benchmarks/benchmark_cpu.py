@@ -8,6 +8,15 @@ MMPose's Lite-HRNet and ours), batch 1, ``torch.get_num_threads()`` threads (2 h
 unless a row says otherwise.
 
 Tables:
+0. The engine (``--sections engine``): AOTInductor packages of the whole pose model at
+   256x192 in three forms: as in 0.2 (blocks unfused, not autotuned), blocks fused (one
+   kernel call per conditional channel weighting block), and fused and autotuned (inductor
+   max-autotune with its C++ GEMM template: the compiled backend's default), with their build
+   times; MMPose's and our ONNX in ONNX Runtime; RTMPose-t in ONNX Runtime and OpenVINO; and
+   the users' path, ``init_fast_model(CONFIG, CKPT, backend=...)`` then
+   ``model(x, None, mode='tensor')``, for every backend, beside the bare graphs. Then the
+   three packages at batch 8 and for the segmentation model at 512x1024
+   (``--engine-tables pose batch8 seg``).
 1. Lite-HRNet-18 at 256x192: MMPose eager; ours in training form, deploy form, compiled
    (``torch.compile`` with inductor freezing and the C++ wrapper; and as a user gets it from
    ``switch_to_deploy()`` then freezing alone), AOTInductor package (build and load time);
@@ -23,8 +32,9 @@ Tables:
    against MMPose's, and the peak memory of a batch-16 step with and without ``with_cp``.
 
     python benchmarks/benchmark_cpu.py [--rounds 3] [--reps 30] [--quick]
-        [--out benchmarks/results] [--sections main batch8 other seg training memory]
-        [--update] [--no-compile-seg]
+        [--out benchmarks/results]
+        [--sections engine main batch8 other seg training memory]
+        [--engine-tables pose batch8 seg] [--update] [--no-compile-seg]
 
 Needs the benchmark extras: ``pip install -r requirements/benchmark.txt`` (OpenVINO,
 matplotlib). Writes ``results.json`` and ``latency.png`` into ``--out`` and prints Markdown.
@@ -37,6 +47,7 @@ import os.path as osp
 import subprocess
 import sys
 import tempfile
+import time
 from functools import partial
 from typing import List
 
@@ -44,11 +55,12 @@ import torch
 
 from litehrnet_mm import benchmarking
 from litehrnet_mm.backends import export_onnx, runner
+from litehrnet_mm.backends import PackagedModel, build_package
 from litehrnet_mm.benchmarking import (HRNET_W32, RTMPOSE, Path, check_equal, compiled_paths,
                                        deployed_copy, eager, machine, matmul_gflops, median_ms,
                                        mmpose_config, multiply_adds, onnx_paths, print_table,
                                        time_paths)
-from litehrnet_mm.builder import build_model
+from litehrnet_mm.builder import TensorModel, build_model
 from litehrnet_mm.testing import mmpose_and_ours, randomize
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -56,7 +68,9 @@ CONFIGS = osp.join(ROOT, 'configs')
 OUR_SEG = osp.join(ROOT, 'configs', 'segmentation', 'cityscapes',
                    'fcn_litehrnet-18_8xb2-160k_cityscapes-512x1024.py')
 
-SECTIONS = ['main', 'batch8', 'other', 'seg', 'training', 'memory']
+SECTIONS = ['engine', 'main', 'batch8', 'other', 'seg', 'training', 'memory']
+#: the sizes of the engine section's tables: pose batch 1 and 8, segmentation
+ENGINE_TABLES = ['pose', 'batch8', 'seg']
 
 
 def build(config):
@@ -116,6 +130,123 @@ def main_table(args, workdir, peak, results):
                          for p in paths]
     results['gflop'] = {k: v / 1e9 for k, v in flops.items()}
     return paths, reference, ours
+
+
+def package_form(model, fused: bool):
+    """The whole model (``mode='tensor'``) in deploy form for a package, its blocks fused
+    (one call each) or as in litehrnet-mm 0.2 (one call per operation)."""
+    from litehrnet_mm.deploy.modules import DeployConditionalChannelWeighting
+    form = TensorModel(deployed_copy(model)).eval()
+    for m in form.modules():
+        if isinstance(m, DeployConditionalChannelWeighting):
+            m.fuse = fused and m.fuse
+    return form
+
+
+#: the compiled paths the engine section compares: name, fused blocks, autotuned
+ENGINE_FORMS = [('as in 0.2 (blocks unfused, not autotuned)', False, False),
+                ('blocks fused, not autotuned', True, False),
+                ('blocks fused, autotuned: the compiled backend', True, True)]
+
+
+def package_paths(prefix: str, model, x, workdir: str, max_batch: int = 1) -> List[Path]:
+    """AOTInductor packages of :data:`ENGINE_FORMS` (build seconds recorded), each checked
+    against the plain model."""
+    paths = []
+    for name, fused, autotune in ENGINE_FORMS:
+        path = osp.join(workdir, f'{prefix}-{fused}-{autotune}-{max_batch}.pt2'.replace(' ', '_'))
+        t = time.perf_counter()
+        build_package(package_form(model, fused), path, x.shape[2], x.shape[3],
+                      max_batch=max_batch, autotune=autotune)
+        build_s = time.perf_counter() - t
+        package = PackagedModel(path)
+        paths.append(Path(f'{prefix}, AOTInductor package, {name}', partial(package, x),
+                          build_s=build_s))
+        print(f'built {paths[-1].name} in {build_s:.0f} s', flush=True)
+    return paths
+
+
+def fast_model_paths(ours, x, workdir: str) -> List[Path]:
+    """``init_fast_model(CONFIG, CKPT, backend=...)`` and ``model(x, None, mode='tensor')``
+    (the whole model as users call it: the backend runs backbone and neck, MMPose's head
+    runs in PyTorch), for every backend."""
+    from litehrnet_mm.inference import init_fast_model
+    ckpt = osp.join(workdir, 'lite-hrnet-18.pth')
+    torch.save({'state_dict': ours.state_dict(), 'meta': {}}, ckpt)
+    config = benchmarking.our_pose_config(CONFIGS, 'Lite-HRNet-18')
+    paths = []
+    for backend in ('compiled', 'onnxruntime', 'openvino', 'pytorch'):
+        spec = dict(type=backend)
+        if backend != 'pytorch':
+            spec['cache_dir'] = osp.join(workdir, 'cache')
+        model = init_fast_model(config, ckpt, backend=spec)
+        t = time.perf_counter()
+        run = fast_call(model, x)
+        run()  # builds the artefact
+        paths.append(Path(f'ours, init_fast_model(backend={backend!r}), model(x, mode=tensor)',
+                          run, build_s=time.perf_counter() - t))
+    return paths
+
+
+def fast_call(model, x):
+    def run():
+        with torch.no_grad():
+            return model(x, None, mode='tensor')
+    return run
+
+
+def engine_table(args, workdir, peak, results):
+    """The compiled backend (fused blocks, autotuned packages) against the compiled path of
+    0.2 and RTMPose-t's fastest runtime, and the users' path through ``init_fast_model``
+    beside the bare graphs; batch 8 and segmentation at 512x1024 against 0.2's path."""
+    results['engine'] = {}
+    if 'pose' in args.engine_tables:
+        reference, ours, x = pose_pair('Lite-HRNet-18')
+        flops = {'litehrnet': 2 * multiply_adds(reference, x)}
+        base = Path("MMPose's Lite-HRNet-18, eager", eager(reference, x), model='litehrnet')
+        paths = [base] + package_paths('ours', ours, x, workdir)
+        paths += onnx_paths("MMPose's Lite-HRNet-18", reference, x, workdir, deploy=False,
+                            runtimes=('onnxruntime', ))
+        paths += onnx_paths('ours', ours, x, workdir)
+        fast = fast_model_paths(ours, x, workdir)
+        for p in paths[1:] + fast:
+            p.info.setdefault('model', 'litehrnet')
+            check_equal(base.fn, p.fn, p.name)
+        paths += fast
+        rtm = build(mmpose_config(RTMPOSE.format(v='t')))
+        flops['rtmpose-t'] = 2 * multiply_adds(rtm, x)
+        rows = onnx_paths('RTMPose-t', rtm, x, workdir, deploy=False)
+        for p in rows:
+            p.info['model'] = 'rtmpose-t'
+        paths += rows
+        time_paths(paths, args.rounds, args.reps)
+        print_table('The compiled backend, Lite-HRNet-18 (with the IterativeHead and heatmap '
+                    'head), 256x192, batch 1', paths, base, peak, flops)
+        results['engine']['batch1'] = [dict(name=p.name, ms=p.ms, medians=p.medians, **p.info)
+                                       for p in paths]
+    if 'batch8' in args.engine_tables:
+        reference, ours, _ = pose_pair('Lite-HRNet-18')
+        x = torch.randn(8, 3, 256, 192)
+        base = Path("MMPose's Lite-HRNet-18, eager", eager(reference, x))
+        paths = [base] + package_paths('ours batch 8', ours, x, workdir, max_batch=8)
+        for p in paths[1:]:
+            check_equal(base.fn, p.fn, p.name)
+        time_paths(paths, args.rounds, max(5, args.reps // 3))
+        print_table('The compiled backend, Lite-HRNet-18, 256x192, batch 8 (ms per batch)',
+                    paths, base, peak)
+        results['engine']['batch8'] = [dict(name=p.name, ms=p.ms, **p.info) for p in paths]
+    if 'seg' in args.engine_tables:
+        seg = randomize(build(OUR_SEG))
+        x = torch.randn(1, 3, 512, 1024)
+        base = Path('ours, training form, eager', eager(seg, x))
+        paths = [base] + package_paths('ours seg', seg, x, workdir)
+        for p in paths[1:]:
+            check_equal(base.fn, p.fn, p.name)
+        time_paths(paths, args.rounds, 5)
+        print_table('The compiled backend, segmentation (Lite-HRNet-18 + FCN head), 512x1024, '
+                    'batch 1', paths, base, peak)
+        results['engine']['segmentation'] = [dict(name=p.name, ms=p.ms, **p.info)
+                                             for p in paths]
 
 
 def to_deployed(model):
@@ -278,6 +409,8 @@ def main(argv=None):
                         help='keep the other sections of an existing results.json')
     parser.add_argument('--compile-seg', action=argparse.BooleanOptionalAction, default=True,
                         help='compiled and packaged rows for the segmentation model')
+    parser.add_argument('--engine-tables', nargs='+', default=ENGINE_TABLES,
+                        choices=ENGINE_TABLES, help='the engine section\'s tables')
     args = parser.parse_args(argv)
     import warnings
     warnings.filterwarnings('ignore')
@@ -296,6 +429,9 @@ def main(argv=None):
     peak = matmul_gflops()
     results['machine' if 'main' in args.sections else 'machine_of_update'] = machine(peak)
     with tempfile.TemporaryDirectory() as workdir:
+        if 'engine' in args.sections:
+            engine_table(args, workdir, peak, results)
+            save()
         if 'main' in args.sections:
             paths, reference, ours = main_table(args, workdir, peak, results)
             plot(paths, osp.join(args.out, 'latency.png'))

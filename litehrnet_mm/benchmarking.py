@@ -243,6 +243,7 @@ def machine(peak: float) -> dict:
     info = dict(cpu=cpu_features()['model'], threads=torch.get_num_threads(),
                 torch=torch.__version__, onnxruntime=onnxruntime.__version__, openvino=ov,
                 python=platform.python_version(), matmul_gflops=peak,
-                isa=[f for f in cpu_features()['isa'] if f.startswith(('avx512', 'amx'))])
+                isa=[f for f in cpu_features()['isa'] if f.startswith(('avx', 'amx'))],
+                kernels_isa=torch.backends.cpu.get_cpu_capability())
     print('\n'.join(f'- {k}: {v}' for k, v in info.items()))
     return info

@@ -28,4 +28,5 @@ def same_stamp(a: Optional[torch.Tensor], b: Optional[torch.Tensor]) -> bool:
     """Whether two stamps are of the same values (None only equals None)."""
     if a is None or b is None:
         return a is b
-    return a.shape == b.shape and a.device == b.device and bool(torch.equal(a, b))
+    return (a.shape == b.shape and a.dtype == b.dtype and a.device == b.device
+            and bool(torch.equal(a, b)))

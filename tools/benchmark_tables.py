@@ -11,7 +11,9 @@ Sections (``--section NAME``; each is also the name of a block in a Markdown fil
   batch-8 rows;
 - ``batch8``, ``other`` (Lite-HRNet-30, naive-18, 384x288), ``segmentation``, ``training``,
   ``memory``;
-- ``readme``: the README's one table (the main batch-1 rows) with a line of context.
+- ``readme``: the README's one table (the main batch-1 rows) with a line of context;
+- ``engine``: the compiled backend's tables (``--sections engine``): its packages against
+  0.2's, RTMPose-t and the users' path through ``init_fast_model``, with its own machine.
 
 A block in a Markdown file is everything between ``<!-- benchmark-tables:NAME:start -->``
 and ``<!-- benchmark-tables:NAME:end -->``.
@@ -106,7 +108,7 @@ def machine(d: dict) -> List[str]:
         return (f"{m['cpu']}, {m['threads']} threads; torch {m['torch']}, ONNX Runtime "
                 f"{m['onnxruntime']}, OpenVINO {m['openvino'].split('-')[0]}, Python "
                 f"{m['python']}; 2048x2048 fp32 matmul {m['matmul_gflops']:.0f} GFLOP/s; "
-                f"AVX-512 and AMX features: {isa}")
+                f"vector features (AVX-512 and AMX; AVX and AVX2 in later runs): {isa}")
     lines = _wrap(f"- run with the `main` section (batch 1): {describe(d['machine'])}", True)
     if 'machine_of_update' in d:
         lines += _wrap('- last run without it (`--update`): '
@@ -238,6 +240,64 @@ def readme(d: dict) -> List[str]:
     return lines
 
 
+#: the engine section's rows by role (names as benchmarks/benchmark_cpu.py writes them)
+ENGINE_PACKAGE = ', AOTInductor package, '
+ENGINE_OLD = 'as in 0.2 (blocks unfused, not autotuned)'
+ENGINE_NEW = 'blocks fused, autotuned: the compiled backend'
+FAST_PREFIX = 'ours, init_fast_model(backend='
+#: the bare graph each backend of the users' path runs (backbone, neck and, here, the head)
+FAST_BARE = {'compiled': 'ours' + ENGINE_PACKAGE + ENGINE_NEW,
+             'onnxruntime': 'ours, ONNX Runtime', 'openvino': 'ours, OpenVINO'}
+
+
+def engine(d: dict) -> List[str]:
+    """The engine section: its machine, the batch-1 table, the comparisons the issue set as
+    targets, then batch 8 and segmentation (where measured)."""
+    e = d.get('engine')
+    if not e or 'batch1' not in e:
+        raise TablesError('engine: results.json has no engine section (run '
+                          'benchmarks/benchmark_cpu.py --sections engine)')
+    m = e.get('machine') or d.get('machine_of_update') or d['machine']
+    lines = _wrap(f"Measured on {m['cpu']} ({m.get('kernels_isa', 'ISA not recorded')} "
+                  f"kernels; features {', '.join(m.get('isa', [])) or 'none listed'}), "
+                  f"{m['threads']} threads, torch {m['torch'].split('+')[0]}, ONNX Runtime "
+                  f"{m['onnxruntime']}, OpenVINO {m['openvino'].split('-')[0]}.") + ['']
+    rows = e['batch1']
+    lines += _simple_table(rows) + ['']
+    new = _row(rows, 'ours' + ENGINE_PACKAGE + ENGINE_NEW, 'engine')
+    old = _row(rows, 'ours' + ENGINE_PACKAGE + ENGINE_OLD, 'engine')
+    rtm = min((r for r in rows if r['name'].startswith('RTMPose-t, ')), key=lambda r: r['ms'])
+    ort = _row(rows, 'ours, ONNX Runtime', 'engine')
+    mm_ort = _row(rows, "MMPose's Lite-HRNet-18, ONNX Runtime", 'engine')
+    facts = [
+        f"the compiled backend {new['ms']:.2f} ms against RTMPose-t's fastest runtime "
+        f"({rtm['name']}) {rtm['ms']:.2f} ms: {rtm['ms'] / new['ms']:.2f}x its speed, "
+        f"{new['ms'] / rtm['ms']:.2f}x its time",
+        f"against the compiled path of 0.2: {_ratio(old['ms'], new['ms'])}",
+        f"our ONNX against MMPose's in ONNX Runtime: {_ratio(mm_ort['ms'], ort['ms'])}",
+    ]
+    for r in rows:
+        if r['name'].startswith(FAST_PREFIX):
+            backend = r['name'][len(FAST_PREFIX):].split(')')[0].strip("'")
+            bare = FAST_BARE.get(backend)
+            if bare:
+                b = _row(rows, bare, 'engine')
+                facts.append(f"init_fast_model with {backend!r}: {r['ms']:.2f} ms, "
+                             f"{r['ms'] - b['ms']:+.2f} ms beside its bare graph")
+    lines += [line for f in facts for line in _wrap(f'- {f}', True)]
+    for key, title in (('batch8', 'Batch 8 (ms per batch)'),
+                       ('segmentation', 'Segmentation, 512x1024, batch 1')):
+        if key in e:
+            lines += ['', f'{title}:', ''] + _simple_table(e[key])
+            newer = _row(e[key], next(r['name'] for r in e[key] if r['name'].endswith(
+                ENGINE_NEW)), 'engine')
+            older = _row(e[key], next(r['name'] for r in e[key] if r['name'].endswith(
+                ENGINE_OLD)), 'engine')
+            lines += [''] + _wrap(f"- the compiled backend against the compiled path of 0.2: "
+                                  f"{_ratio(older['ms'], newer['ms'])}", True)
+    return lines
+
+
 def _isa_words(m: dict) -> str:
     isa = m.get('isa', [])
     words = [w for w, p in (('AVX-512', 'avx512'), ('AMX', 'amx')) if any(
@@ -248,7 +308,7 @@ def _isa_words(m: dict) -> str:
 SECTIONS: Dict[str, Callable[[dict], List[str]]] = {
     'machine': machine, 'batch1': batch1, 'summary': summary, 'batch8': batch8,
     'other': other, 'segmentation': segmentation, 'training': training, 'memory': memory,
-    'readme': readme,
+    'readme': readme, 'engine': engine,
 }
 
 

@@ -17,7 +17,7 @@ from ..deprecation import REMOVED_IN
 from ..models import LiteHRNet
 from ..stamps import same_stamp
 from . import onednn
-from .kernels import fingerprint, kernels_enabled
+from .kernels import Watch, kernels_enabled
 from .layers import FoldedConv
 from .modules import DeployFuseLayers, to_deploy
 from .target import (CHANNELS_LAST, PORTABLE, TRACE_TARGETS, check_target, default_target)
@@ -48,7 +48,7 @@ class DeployForm:
     made or saved on another machine or torch), it runs the portable target.
 
     Outside a trace, each forward first checks the content of the layers' weights and biases
-    (:func:`~litehrnet_mm.deploy.kernels.fingerprint`, one pass over them): where they
+    (a :class:`~litehrnet_mm.deploy.kernels.Watch`, one pass over them): where they
     changed, however they were written (``.data`` included), what the layers derived from
     them (oneDNN-packed weights, the kernel's taps, the fuse layers' summed biases) is made
     again. The layers are listed once per backbone and set of parts (a part replaced is
@@ -92,19 +92,20 @@ class DeployForm:
         self.__dict__.update(state)
         _FORMS.add(self)
 
-    def _layers(self, backbone: LiteHRNet) -> Tuple[list, list]:
-        """The layers with derived state, and their weights and biases."""
+    def _layers(self, backbone: LiteHRNet) -> Tuple[list, Watch]:
+        """The layers with derived state, and a watch of their weights and biases."""
         key = (id(backbone), *(id(getattr(backbone, name)) for name in backbone.part_names()))
         if self.__dict__.get('_listed') is None or self._listed[0] != key:
             layers = [m for m in backbone.modules()
                       if isinstance(m, (FoldedConv, DeployFuseLayers))]
-            tensors = [t for m in layers if isinstance(m, FoldedConv) for t in (m.weight, m.bias)]
-            self._listed = (key, layers, tensors)
+            watch = Watch(t for m in layers if isinstance(m, FoldedConv)
+                          for t in (m.weight, m.bias))
+            self._listed = (key, layers, watch)
         return self._listed[1], self._listed[2]
 
     def _derive_again_if_changed(self, backbone: LiteHRNet) -> None:
-        layers, tensors = self._layers(backbone)
-        stamp = fingerprint(tensors)
+        layers, watch = self._layers(backbone)
+        stamp = watch.stamp()
         if not same_stamp(stamp, self._stamp):
             for layer in layers:
                 if isinstance(layer, FoldedConv):

@@ -16,7 +16,7 @@ from typing import Dict, Optional, Tuple
 import torch
 
 from ..backends import ArtefactBackend, BackendSpec, Runner, make_backend
-from ..deploy.kernels import fingerprint
+from ..deploy.kernels import Watch, fingerprint
 from ..fileio import file_lock, fsync_path
 from ..stamps import same_stamp
 from . import artefacts
@@ -51,7 +51,7 @@ class BackendRunner:
             artefacts.check_artefact_kind(artefact, graph, self.backend.name)
         self._runners: Dict[Optional[Tuple[int, int]], Runner] = {}
         self._stamp = None
-        self._tensors = None  # (key, the graph's parameters and buffers)
+        self._tensors = None  # (key, a Watch of the graph's parameters and buffers)
         self.log = []
 
     @property
@@ -76,15 +76,15 @@ class BackendRunner:
         """List the weights again on the next call (the model's buffers were replaced)."""
         self._tensors = None
 
-    def _watched(self, model: torch.nn.Module) -> list:
+    def _watched(self, model: torch.nn.Module) -> Watch:
         key = (id(model), *(id(getattr(model, name, None)) for name in GRAPH_PARTS[self.graph]))
         if self._tensors is None or self._tensors[0] != key:
-            self._tensors = (key, graph_tensors(model, self.graph))
+            self._tensors = (key, Watch(graph_tensors(model, self.graph)))
         return self._tensors[1]
 
     def __call__(self, model: torch.nn.Module, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         self.check_device(x.device)
-        stamp = fingerprint(self._watched(model))
+        stamp = self._watched(model).stamp()
         if not same_stamp(stamp, self._stamp):  # new weights: nothing built so far serves
             self._runners.clear()
             self._stamp = stamp

@@ -85,6 +85,32 @@ def test_weights_loaded_after_the_first_call_rebuild_the_runner(trained_pose, po
     assert len(model.backend_runner.log) == 2
 
 
+def test_a_part_replaced_or_converted_after_the_first_call_is_seen(
+        trained_pose, pose_heatmaps_config):
+    """The runner lists the weights it checks once per set of parts: a backbone replaced
+    after the first call is listed again (and its weights served); a conversion that
+    replaces the buffers (``.float()`` through ``_apply``) lists them again too."""
+    model = init_fast_model(pose_heatmaps_config, trained_pose, 'pytorch')
+    x = torch.randn(1, 3, 128, 96)
+    plain = build_model(pose_heatmaps_config, trained_pose)
+    randomize(plain.backbone, seed=11)
+    with torch.no_grad():
+        first = model(x, None, mode='tensor')
+        model.backbone = copy.deepcopy(plain.backbone)  # a new module, its own weights
+        replaced = model(x, None, mode='tensor')
+        expected = plain.eval()(x, None, mode='tensor')
+    assert not torch.allclose(first, expected, atol=1e-3)
+    np.testing.assert_allclose(replaced.numpy(), expected.numpy(),
+                               **tolerance(expected.numpy()))
+    assert len(model.backend_runner.log) == 2
+    stale = model.backend_runner._tensors[1]
+    model.float()  # buffers are new tensor objects now
+    with torch.no_grad():
+        model(x, None, mode='tensor')
+    assert model.backend_runner._tensors[1] is not stale  # a new Watch
+    assert len(model.backend_runner.log) == 2  # same contents: nothing built again
+
+
 def test_mmpose_inferencer_runs_a_backend(trained_pose, pose_data, artefact_cache, configs):
     from mmpose.apis import MMPoseInferencer, inference_topdown
     config = fast_config(configs.synthetic_pose, 'onnxruntime', cache_dir=artefact_cache)
