@@ -199,7 +199,7 @@ def engine_table(args, workdir, peak, results):
     """The compiled backend (fused blocks, autotuned packages) against the compiled path of
     0.2 and RTMPose-t's fastest runtime, and the users' path through ``init_fast_model``
     beside the bare graphs; batch 8 and segmentation at 512x1024 against 0.2's path."""
-    results['engine'] = {}
+    results['engine'] = {'machine': results.get('machine_of_update') or results['machine']}
     if 'pose' in args.engine_tables:
         reference, ours, x = pose_pair('Lite-HRNet-18')
         flops = {'litehrnet': 2 * multiply_adds(reference, x)}
@@ -208,6 +208,8 @@ def engine_table(args, workdir, peak, results):
         paths += onnx_paths("MMPose's Lite-HRNet-18", reference, x, workdir, deploy=False,
                             runtimes=('onnxruntime', ))
         paths += onnx_paths('ours', ours, x, workdir)
+        paths += onnx_paths('ours, OpenVINO form', ours, x, workdir, export_for='openvino',
+                            runtimes=('openvino', ))
         fast = fast_model_paths(ours, x, workdir)
         for p in paths[1:] + fast:
             p.info.setdefault('model', 'litehrnet')

@@ -247,7 +247,7 @@ ENGINE_NEW = 'blocks fused, autotuned: the compiled backend'
 FAST_PREFIX = 'ours, init_fast_model(backend='
 #: the bare graph each backend of the users' path runs (backbone, neck and, here, the head)
 FAST_BARE = {'compiled': 'ours' + ENGINE_PACKAGE + ENGINE_NEW,
-             'onnxruntime': 'ours, ONNX Runtime', 'openvino': 'ours, OpenVINO'}
+             'onnxruntime': 'ours, ONNX Runtime', 'openvino': 'ours, OpenVINO form, OpenVINO'}
 
 
 def engine(d: dict) -> List[str]:
@@ -280,7 +280,7 @@ def engine(d: dict) -> List[str]:
         if r['name'].startswith(FAST_PREFIX):
             backend = r['name'][len(FAST_PREFIX):].split(')')[0].strip("'")
             bare = FAST_BARE.get(backend)
-            if bare:
+            if bare and any(r['name'] == bare for r in rows):
                 b = _row(rows, bare, 'engine')
                 facts.append(f"init_fast_model with {backend!r}: {r['ms']:.2f} ms, "
                              f"{r['ms'] - b['ms']:+.2f} ms beside its bare graph")

@@ -146,6 +146,14 @@ def _block_diagonal_linear(convs: Sequence[ConvModule]) -> nn.Linear:
     return linear
 
 
+#: The fused block computes the cross-resolution weighting channel-major, with transposes
+#: in and out; beyond this many floats of weighting per image (its channels times the
+#: smallest branch's pixels), the unfused block measured faster in the packages (pose at
+#: 256x192 and 384x288: 14 to 104 thousand, fused; segmentation at 512x1024: 154 to 491
+#: thousand, unfused).
+FUSED_WEIGHTING_LIMIT = 131072
+
+
 class DeployConditionalChannelWeighting(nn.Module):
     """:class:`~litehrnet_mm.models.blocks.ConditionalChannelWeighting` in deploy form; the
     spatial weightings of all branches are two matrix products. In the channels-last targets
@@ -169,17 +177,20 @@ class DeployConditionalChannelWeighting(nn.Module):
             and all(dw.kernel and dw.stride == 1 and dw.act is None
                     for dw in self.depthwise_convs))
         #: run the whole block as one call of ``litehrnet_mm::ccw_block`` (``csrc/ccw.cpp``)
-        #: in the channels-last targets, where the hand-written kernels are built and every
-        #: branch is exactly 2^k times the last one's size; False: one call per operation
-        #: (the form of litehrnet-mm 0.2, kept for comparison)
+        #: in the channels-last targets, where the hand-written kernels are built, every
+        #: branch is exactly 2^k times the last one's size and the weighting is within
+        #: :data:`FUSED_WEIGHTING_LIMIT`; False: one call per operation (the form of
+        #: litehrnet-mm 0.2, kept for comparison)
         self.fuse = self._fusable
 
     def _runs_fused(self, x: List[torch.Tensor], target: str) -> bool:
         if not (self.fuse and self._fusable and target in CHANNELS_LAST and kernels.built()):
             return False
         last, (h, w) = len(x) - 1, x[-1].shape[-2:]
-        return all(s.shape[-2] == h * 2**(last - i) and s.shape[-1] == w * 2**(last - i)
-                   for i, s in enumerate(x))
+        weighting = h * w * sum(s.shape[1] for s in x) // 2  # floats per image
+        return weighting <= FUSED_WEIGHTING_LIMIT and all(
+            s.shape[-2] == h * 2**(last - i) and s.shape[-1] == w * 2**(last - i)
+            for i, s in enumerate(x))
 
     def forward(self, x: List[torch.Tensor], target: str = PORTABLE) -> List[torch.Tensor]:
         if self._runs_fused(x, target):

@@ -365,6 +365,14 @@ def _ccw_pair(channels, reduce_ratio, seed):
     return block, DeployConditionalChannelWeighting(block, kernel=True).eval()
 
 
+def _fused_weights(fused):
+    """The fused kernel's arguments after the branches, from a deploy block."""
+    dws = fused.depthwise_convs
+    return (fused.crw1.weight, fused.crw1.bias, fused.crw2.weight, fused.crw2.bias,
+            [dw.weight for dw in dws], [dw.bias for dw in dws], fused.se1.weight,
+            fused.se1.bias, fused.se2.weight, fused.se2.bias)
+
+
 def _ccw_calls(fn):
     _, fused, out = _kernel_calls(fn)
     return fused, out
@@ -377,18 +385,28 @@ def _ccw_calls(fn):
     ((40, 80, 160, 320), (128, 256), 8)])
 def test_fused_block_equals_the_training_block(channels, size, ratio):
     """Branch counts 1 to 4 at Lite-HRNet-18's widths and at odd ones (halves of 4 to 22
-    channels, which no vector fills), the segmentation model's sizes, a batch of 2: one call
-    of ``litehrnet_mm::ccw_block``, outputs equal the training form's (eval mode)."""
+    channels, which no vector fills), the segmentation model's sizes, a batch of 2:
+    ``litehrnet_mm::ccw_block`` equals the training block (eval mode); the deploy block
+    calls it once where its weighting is within the limit, else runs unfused, with the
+    same outputs."""
+    from litehrnet_mm.deploy.modules import FUSED_WEIGHTING_LIMIT
     block, fused = _ccw_pair(channels, ratio, seed=len(channels))
     g = torch.Generator().manual_seed(sum(channels))
     x = [torch.randn(2, c, size[0] >> i, size[1] >> i, generator=g)
          for i, c in enumerate(channels)]
     with torch.no_grad():
         expected = block([t.clone() for t in x])
-    calls, got = _ccw_calls(lambda: fused([channels_last(t) for t in x], 'eager'))
-    assert calls == 1
+        got = torch.ops.litehrnet_mm.ccw_block(
+            [channels_last(t) for t in x], *_fused_weights(fused))
     for a, b in zip(got, expected):
         assert a.is_contiguous(memory_format=torch.channels_last)
+        assert_close(a, b, rel=1e-5)
+    # the module calls it where the weighting is within the limit (segmentation: not)
+    within = (size[0] >> len(channels) - 1) * (size[1] >> len(channels) - 1) * sum(
+        channels) // 2 <= FUSED_WEIGHTING_LIMIT
+    calls, got = _ccw_calls(lambda: fused([channels_last(t) for t in x], 'eager'))
+    assert calls == int(within)
+    for a, b in zip(got, expected):
         assert_close(a, b, rel=1e-5)
     fused.fuse = False  # the unfused form: same outputs, no call of the fused kernel
     calls, unfused = _ccw_calls(lambda: fused([channels_last(t) for t in x], 'eager'))

@@ -110,27 +110,31 @@ void dense(const float* x, int64_t M, int64_t K, int64_t xs, const at::Tensor& w
 }
 
 // The same product on channel-major maps, for the cross-resolution weighting (hundreds of
-// pixels, 7 to 300 channels): yT[o, p] = act(b[o] + sum_k w[o * K + k] * xT[k * M + p]),
-// every step a multiply-add along a row of pixels, which the compiler vectorises whatever
-// the channel counts.
-void dense_channel_major(const float* xT, int64_t M, int64_t K, const at::Tensor& weight,
-                         const at::Tensor& bias, int64_t O, float* yT, Act act) {
+// pixels, 7 to 300 channels), image by image (N images of M pixels; image n's maps start at
+// n * K * M and n * O * M): yT[o, p] = act(b[o] + sum_k w[o * K + k] * xT[k * M + p]), every
+// step a multiply-add along a row of pixels, which the compiler vectorises whatever the
+// channel counts. (Channel rows of one image, not of the batch: with the batch's pixels in
+// one row, the rows of a batch of 8 lay pages apart, and the pooling's writes missed.)
+void dense_channel_major(const float* xT, int64_t N, int64_t M, int64_t K,
+                         const at::Tensor& weight, const at::Tensor& bias, int64_t O, float* yT,
+                         Act act) {
   const at::Tensor wc = weight.contiguous(), bc = bias.contiguous();
   const float* w = wc.data_ptr<float>();
   const float* b = bc.data_ptr<float>();
   constexpr int64_t kChunk = 256;  // pixels per task: a row chunk stays in L1
   const int64_t chunks = (M + kChunk - 1) / kChunk;
-  at::parallel_for(0, O * chunks, 1, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, N * O * chunks, 1, [&](int64_t begin, int64_t end) {
     for (int64_t task = begin; task < end; ++task) {
-      const int64_t o = task / chunks, p0 = (task % chunks) * kChunk;
+      const int64_t image = task / (O * chunks), o = task / chunks % O;
+      const int64_t p0 = (task % chunks) * kChunk;
       const int64_t n = std::min(kChunk, M - p0);
-      float* __restrict out = yT + o * M + p0;
+      float* __restrict out = yT + (image * O + o) * M + p0;
       const float bo = b[o];
 #pragma omp simd
       for (int64_t p = 0; p < n; ++p) out[p] = bo;
       for (int64_t k = 0; k < K; ++k) {
         const float v = w[o * K + k];
-        const float* __restrict in = xT + k * M + p0;
+        const float* __restrict in = xT + (image * K + k) * M + p0;
 #pragma omp simd
         for (int64_t p = 0; p < n; ++p) out[p] += v * in[p];
       }
@@ -140,6 +144,24 @@ void dense_channel_major(const float* xT, int64_t M, int64_t K, const at::Tensor
       } else if (act == kSigmoid) {
 #pragma omp simd
         for (int64_t p = 0; p < n; ++p) out[p] = 1.f / (1.f + exp_approx(-out[p]));
+      }
+    }
+  });
+}
+
+// dst[c * ds + r] = src[r * ss + c] for r < rows, c < cols, in tiles that stay in L1 (a
+// plain transpose of maps thousands of pixels long reads or writes one page per element)
+void transpose(const float* src, int64_t rows, int64_t cols, int64_t ss, float* dst,
+               int64_t ds) {
+  constexpr int64_t kTile = 32;
+  const int64_t tiles = (rows + kTile - 1) / kTile;
+  at::parallel_for(0, tiles, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t r0 = t * kTile, r1 = std::min(rows, r0 + kTile);
+      for (int64_t c0 = 0; c0 < cols; c0 += kTile) {
+        const int64_t c1 = std::min(cols, c0 + kTile);
+        for (int64_t c = c0; c < c1; ++c)
+          for (int64_t r = r0; r < r1; ++r) dst[c * ds + r] = src[r * ss + c];
       }
     }
   });
@@ -209,10 +231,11 @@ std::vector<at::Tensor> ccw_block(at::TensorList x, const at::Tensor& crw1_weigh
   }
   if (N == 0 || Hs == 0 || Ws == 0) return outs;
 
-  // the cross-resolution weighting, on the last branch's pixels, channel-major: pooled,
-  // hidden, weights (then pixel-major for the depthwise kernel)
-  const int64_t M = N * Hs * Ws;
-  std::vector<float> pooled(C * M), hidden(R * M), weights(C * M);
+  // the cross-resolution weighting, on the last branch's pixels, channel-major image by
+  // image: pooled, hidden, weights (then pixel-major for the depthwise kernel)
+  const int64_t P = Hs * Ws;
+  std::vector<float> pooled(N * C * P), hidden(N * R * P), weights(N * C * P);
+  std::vector<float> rows(N * P * C);  // the pooled maps pixel-major, then transposed
   for (int64_t i = 0; i < B; ++i) {
     const at::Tensor& t = x[i];
     const float* xp = t.data_ptr<float>() + half[i];
@@ -232,27 +255,22 @@ std::vector<at::Tensor> ccw_block(at::TensorList x, const at::Tensor& crw1_weigh
 #pragma omp simd
               for (int64_t c = 0; c < h; ++c) a[c] += in[c];
             }
-          float* out = pooled.data() + off * M + r * Ws + ws;
-          if (f == 1) {
-            for (int64_t c = 0; c < h; ++c) out[c * M] = acc[c];
-          } else {
-            for (int64_t c = 0; c < h; ++c) out[c * M] = acc[c] * inv;
-          }
+          float* __restrict out = rows.data() + (r * Ws + ws) * C + off;
+#pragma omp simd
+          for (int64_t c = 0; c < h; ++c) out[c] = acc[c] * inv;
         }
       }
     });
   }
+  for (int64_t n = 0; n < N; ++n)
+    transpose(rows.data() + n * P * C, P, C, C, pooled.data() + n * C * P, P);
   at::Tensor crw = at::empty_strided({N, C, Hs, Ws}, {Hs * Ws * C, 1, Ws * C, C},
                                      last.options());
-  dense_channel_major(pooled.data(), M, C, crw1_weight, crw1_bias, R, hidden.data(), kRelu);
-  dense_channel_major(hidden.data(), M, R, crw2_weight, crw2_bias, C, weights.data(), kSigmoid);
-  {
-    float* cp = crw.data_ptr<float>();
-    at::parallel_for(0, M, 64, [&](int64_t begin, int64_t end) {
-      for (int64_t p = begin; p < end; ++p)
-        for (int64_t c = 0; c < C; ++c) cp[p * C + c] = weights[c * M + p];
-    });
-  }
+  dense_channel_major(pooled.data(), N, P, C, crw1_weight, crw1_bias, R, hidden.data(), kRelu);
+  dense_channel_major(hidden.data(), N, P, R, crw2_weight, crw2_bias, C, weights.data(),
+                      kSigmoid);
+  for (int64_t n = 0; n < N; ++n)
+    transpose(weights.data() + n * C * P, C, P, P, crw.data_ptr<float>() + n * P * C, C);
 
   // the depthwise convolutions of the weighted halves, and their channel means
   std::vector<at::Tensor> d(B);
