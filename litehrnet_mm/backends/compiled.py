@@ -233,8 +233,10 @@ class CompiledOptions(ArtefactOptions):
         max_batch (int): The largest batch a package takes in one call (larger batches run
             in chunks). 1 builds for batch 1 with static shapes, about 25 % faster per image.
         autotune (bool, optional): Build with inductor's max-autotune and its C++ GEMM
-            template (:data:`AUTOTUNE_OPTIONS`): faster packages, about 2.3x the build time.
-            Default: ``$LITEHRNET_MM_AUTOTUNE``, on when unset. Part of the cache key.
+            template (:data:`AUTOTUNE_OPTIONS`): faster batch-1 packages, about 2x the build
+            time. Default: ``$LITEHRNET_MM_AUTOTUNE`` (on when unset) for ``max_batch=1``;
+            off for a free batch axis, where it picks its kernels for the traced batch of 2
+            and measured slower at batch 8 (88 ms against 76). Part of the cache key.
     """
     max_batch: int = 1
     autotune: Optional[bool] = None
@@ -248,7 +250,9 @@ class CompiledOptions(ArtefactOptions):
     @property
     def autotuned(self) -> bool:
         """Whether packages are built with :data:`AUTOTUNE_OPTIONS`."""
-        return autotune_default() if self.autotune is None else self.autotune
+        if self.autotune is None:
+            return autotune_default() and self.max_batch == 1
+        return self.autotune
 
 
 @register_backend
