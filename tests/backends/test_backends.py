@@ -26,7 +26,7 @@ def test_the_four_backends_and_what_each_declares():
     assert backends_for_file('x.pt2') == (CompiledBackend, )
     assert BACKEND_OPTIONS == {
         'pytorch': {},
-        'compiled': dict(artefact=None, cache_dir=None, max_batch=1),
+        'compiled': dict(artefact=None, cache_dir=None, max_batch=1, autotune=None),
         'onnxruntime': dict(artefact=None, cache_dir=None, threads=None),
         'openvino': dict(artefact=None, cache_dir=None, threads=None, precision='f32',
                          static_shapes=True)}
@@ -45,7 +45,7 @@ def test_a_backend_from_its_name_a_dict_or_itself():
     assert make_backend(backend) is backend
     assert isinstance(make_backend(None), PyTorchBackend)
     assert parse_backend('compiled') == dict(type='compiled', artefact=None, cache_dir=None,
-                                             max_batch=1)
+                                             max_batch=1, autotune=None)
     with pytest.raises(dataclasses.FrozenInstanceError):
         backend.options.threads = 3
 
