@@ -58,6 +58,17 @@ inline float exp_approx(float x) {
   return p * scale;
 }
 
+// act of out[0 .. n-1], in place
+inline void activate(float* __restrict out, int64_t n, Act act) {
+  if (act == kRelu) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) out[i] = std::max(out[i], 0.f);
+  } else if (act == kSigmoid) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) out[i] = 1.f / (1.f + exp_approx(-out[i]));
+  }
+}
+
 // A small matrix product with its bias and activation, the weights (O, K) row-major as the
 // convolutions keep them: y[p, o] = act(b[o] + sum_k x[p * xs + k] * w[o * K + k]) for p < M
 // (y rows ys apart). Wide outputs (O >= 16) run along the outputs, with the weights
@@ -98,13 +109,7 @@ void dense(const float* x, int64_t M, int64_t K, int64_t xs, const at::Tensor& w
           out[o] = acc + b[o];
         }
       }
-      if (act == kRelu) {
-#pragma omp simd
-        for (int64_t o = 0; o < O; ++o) out[o] = std::max(out[o], 0.f);
-      } else if (act == kSigmoid) {
-#pragma omp simd
-        for (int64_t o = 0; o < O; ++o) out[o] = 1.f / (1.f + exp_approx(-out[o]));
-      }
+      activate(out, O, act);
     }
   });
 }
@@ -138,13 +143,7 @@ void dense_channel_major(const float* xT, int64_t N, int64_t M, int64_t K,
 #pragma omp simd
         for (int64_t p = 0; p < n; ++p) out[p] += v * in[p];
       }
-      if (act == kRelu) {
-#pragma omp simd
-        for (int64_t p = 0; p < n; ++p) out[p] = std::max(out[p], 0.f);
-      } else if (act == kSigmoid) {
-#pragma omp simd
-        for (int64_t p = 0; p < n; ++p) out[p] = 1.f / (1.f + exp_approx(-out[p]));
-      }
+      activate(out, n, act);
     }
   });
 }
